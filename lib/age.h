@@ -1,0 +1,108 @@
+#ifndef COFFER_AGE_H
+#define COFFER_AGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * age: the age v1 file format (https://c2sp.org/age) on lib/crypto.
+ * Streaming, constant memory.  Recipients: X25519 (age1...) and scrypt
+ * passphrases.  Armor (PEM "AGE ENCRYPTED FILE") read and written.
+ */
+
+/* Outcomes, matching the age test kit's "expect" values. */
+enum age_error {
+	AGE_OK = 0,
+	AGE_ERR_IO,          /* reading or writing failed */
+	AGE_ERR_NO_MATCH,    /* no identity opened any stanza */
+	AGE_ERR_HEADER,      /* malformed header */
+	AGE_ERR_HMAC,        /* header MAC mismatch */
+	AGE_ERR_PAYLOAD,     /* damaged, truncated or extended payload */
+	AGE_ERR_ARMOR,       /* malformed armor */
+	AGE_ERR_UNSUPPORTED, /* a recipient type coffer cannot open */
+	AGE_ERR_NOMEM,
+};
+
+/* age_strerror(e): a short text for e. */
+const char *age_strerror(enum age_error);
+
+/* X25519 keys as text. */
+#define AGE_RECIPIENT_MAX 128
+#define AGE_IDENTITY_MAX 128
+/* age_keygen(identity, recipient): a new X25519 identity
+ * "AGE-SECRET-KEY-1..." (written into caller-provided secure memory of
+ * AGE_IDENTITY_MAX bytes) and its recipient "age1...". */
+int age_keygen(char *identity, char recipient[AGE_RECIPIENT_MAX]);
+/* age_identity_to_recipient(identity, recipient): derive "age1...". */
+int age_identity_to_recipient(const char *, char[AGE_RECIPIENT_MAX]);
+/* age_recipient_valid(s): 1 if s is a well-formed age1 recipient. */
+int age_recipient_valid(const char *);
+
+/* A set of recipients to encrypt to. */
+struct age_recipients;
+struct age_recipients *age_recipients_new(void);
+/* add "age1..." (-1 with a message naming it when malformed) */
+int age_recipients_add(struct age_recipients *, const char *);
+/* a passphrase recipient (scrypt with 2^logn); the passphrase is copied
+ * into secure memory.  It must be the only recipient. */
+int age_recipients_add_passphrase(struct age_recipients *, const char *,
+    size_t, int logn);
+/* age_recipients_load_file(r, path): one recipient a line, '#' comments. */
+int age_recipients_load_file(struct age_recipients *, const char *);
+size_t age_recipients_count(const struct age_recipients *);
+void age_recipients_free(struct age_recipients *);
+
+/* A set of identities to decrypt with. */
+struct age_identities;
+struct age_identities *age_identities_new(void);
+/* add "AGE-SECRET-KEY-1..."; "AGE-SECRET-KEY-PQ-1..." is refused with
+ * AGE_ERR_UNSUPPORTED ("unsupported recipient type") */
+int age_identities_add(struct age_identities *, const char *);
+int age_identities_add_passphrase(struct age_identities *, const char *,
+    size_t);
+/*
+ * age_identities_load_file(ids, path, getpass, cookie): read an identity
+ * file as age-keygen writes it; if the file is itself age-encrypted with a
+ * passphrase, getpass(cookie, buf, size) is called for the passphrase
+ * (returns its length or -1).
+ */
+typedef ssize_t age_getpass_fn(void *, char *, size_t);
+int age_identities_load_file(struct age_identities *, const char *,
+    age_getpass_fn *, void *);
+void age_identities_free(struct age_identities *);
+
+/* Output and input callbacks: write all of len or return -1; read up to
+ * len bytes, 0 at end, -1 on error. */
+typedef int age_write_fn(void *, const void *, size_t);
+typedef ssize_t age_read_fn(void *, void *, size_t);
+
+/* Encrypt: header at _new, then STREAM chunks, the last at _finish. */
+struct age_encryptor;
+struct age_encryptor *age_encrypt_new(const struct age_recipients *,
+    int armor, age_write_fn *, void *);
+int age_encrypt_write(struct age_encryptor *, const void *, size_t);
+int age_encrypt_finish(struct age_encryptor *);
+/* age_encrypt_header_len(e): bytes of the header written (for the payload
+ * hash that tells a rewrapped header from damage). */
+uint64_t age_encrypt_header_len(const struct age_encryptor *);
+void age_encrypt_free(struct age_encryptor *);
+
+/*
+ * Decrypt: _open reads and checks the header (armor detected) and unwraps
+ * the file key; _read returns only plaintext whose tag has been checked.
+ * After an error, age_decrypt_error tells which outcome it was.
+ */
+struct age_decryptor;
+struct age_decryptor *age_decrypt_open(const struct age_identities *,
+    age_read_fn *, void *, enum age_error *);
+ssize_t age_decrypt_read(struct age_decryptor *, void *, size_t);
+enum age_error age_decrypt_error(const struct age_decryptor *);
+uint64_t age_decrypt_header_len(const struct age_decryptor *);
+void age_decrypt_free(struct age_decryptor *);
+
+/* Convenience over file descriptors. */
+int age_encrypt_fd(const struct age_recipients *, int armor, int in, int out);
+enum age_error age_decrypt_fd(const struct age_identities *, int in, int out);
+
+#endif

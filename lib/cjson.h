@@ -1,0 +1,3 @@
+#ifndef COFFER_CJSON_H
+#define COFFER_CJSON_H
+#endif

@@ -1,0 +1,34 @@
+#ifndef COFFER_PASSPHRASE_H
+#define COFFER_PASSPHRASE_H
+
+#include <stddef.h>
+
+/*
+ * passphrase: read passphrases from a terminal prompt (echo off, from
+ * /dev/tty), a file (--passphrase-file: its first line) or a descriptor
+ * (--passphrase-fd: its first line); never argv or the environment.  The
+ * text lives in gcrypt secure memory.
+ */
+struct passphrase_source {
+	const char *file; /* NULL unless --passphrase-file */
+	int fd;           /* -1 unless --passphrase-fd */
+};
+
+/*
+ * passphrase_read(src, prompt, confirm, len): the passphrase (NUL-terminated,
+ * secure memory, caller frees with passphrase_free); with confirm and a
+ * prompt, asks twice and requires the same answer.  NULL on failure
+ * (reported: no terminal, unreadable file, empty passphrase, mismatch).
+ */
+char *passphrase_read(const struct passphrase_source *, const char *, int,
+    size_t *);
+void passphrase_free(char *, size_t);
+
+/*
+ * passphrase_check(pass, len, why): 0 if strong enough, else -1 and *why a
+ * static text: fewer than 12 characters, or refused by libcrack2's
+ * dictionary check.  No composition rules.
+ */
+int passphrase_check(const char *, size_t, const char **);
+
+#endif

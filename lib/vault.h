@@ -1,0 +1,3 @@
+#ifndef COFFER_VAULT_H
+#define COFFER_VAULT_H
+#endif

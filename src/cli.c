@@ -1,0 +1,105 @@
+/*
+ * cli.c: helpers shared by the commands (usage, audit events, operator).
+ */
+#include "compat.h"
+
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "cli.h"
+#include "config.h"
+#include "home.h"
+#include "warnp.h"
+
+void
+cli_usage(const char *const *lines, FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; lines[i] != NULL; i++)
+		fprintf(fp, "%s%s\n", i == 0 ? "usage: " : "   or: ",
+		    lines[i]);
+}
+
+int
+cli_want_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+cli_usage_error(const char *const *lines, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("coffer: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (lines != NULL)
+		cli_usage(lines, stderr);
+	return EXIT_USAGE;
+}
+
+int
+cli_is_tty(int fd)
+{
+	return isatty(fd) == 1;
+}
+
+const char *
+cli_operator(struct cli *cli)
+{
+	static char login[64];
+	const char *name;
+	struct passwd *pw;
+
+	if (cli->operator_name != NULL && *cli->operator_name != '\0')
+		return cli->operator_name;
+	if (cli->config != NULL &&
+	    (name = config_get(cli->config, "user.name")) != NULL &&
+	    *name != '\0')
+		return name;
+	if ((pw = getpwuid(geteuid())) != NULL && pw->pw_name != NULL) {
+		snprintf(login, sizeof(login), "%s", pw->pw_name);
+		return login;
+	}
+	snprintf(login, sizeof(login), "uid%ld", (long)geteuid());
+	return login;
+}
+
+int
+cli_audit(struct cli *cli, const char *action, const char *object,
+    const char *details)
+{
+	struct audit_event ev;
+	char host[256];
+
+	if (cli->catalog == NULL) {
+		warn0("cannot record audit event '%s': no catalog", action);
+		return -1;
+	}
+	home_hostname(host, sizeof(host));
+	memset(&ev, 0, sizeof(ev));
+	ev.operator_name = cli_operator(cli);
+	ev.host = host;
+	ev.site = cli->config != NULL ? config_get(cli->config, "site.name") :
+					NULL;
+	ev.action = action;
+	ev.object = object;
+	ev.details = details;
+	return audit_append(cli->catalog, &ev);
+}

@@ -1,0 +1,98 @@
+#ifndef COFFER_CLI_H
+#define COFFER_CLI_H
+
+#include <stdio.h>
+
+/* Exit codes (DESIGN.md). */
+enum cli_exit {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,
+	EXIT_USAGE = 2,
+	EXIT_DAMAGE = 3,
+	EXIT_LOCKED = 4,
+};
+
+/* What a command needs set up before it runs (a dispatch table row). */
+enum cmd_flags {
+	CMD_HOME = 1 << 0,    /* an initialised coffer home (config loaded) */
+	CMD_CATALOG = 1 << 1, /* the catalog open (implies CMD_HOME) */
+	CMD_LOCK = 1 << 2,    /* the vault lock held (implies CMD_CATALOG) */
+	CMD_NOCRYPTO = 1 << 3 /* libgcrypt need not be initialised */
+};
+
+/* The role a command needs; enforced once operators exist. */
+enum cli_role {
+	ROLE_ANY = 0,
+	ROLE_ADMIN,
+	ROLE_OPERATOR,
+	ROLE_CLERK,
+	ROLE_AUDITOR,
+};
+
+struct config;
+struct catalog;
+struct lock;
+
+/* Shared state set up by the dispatcher for a command. */
+struct cli {
+	const char *cmd;            /* "init", "audit", ... */
+	char *home;                 /* the coffer home directory */
+	int json, quiet, verbose;
+	const char *operator_name;  /* --operator */
+	long long wait_secs;        /* --wait: -1 no wait, else seconds */
+	struct config *config;      /* CMD_HOME */
+	struct catalog *catalog;    /* CMD_CATALOG */
+	struct lock *lock;          /* CMD_LOCK */
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(int, char **, struct cli *);
+	int flags;
+	enum cli_role role;
+	const char *summary;
+};
+
+/* Each command: fn(argc, argv, cli), argv[0] the command name. Returns an
+ * exit code. */
+int cmd_init(int, char **, struct cli *);
+int cmd_status(int, char **, struct cli *);
+int cmd_config(int, char **, struct cli *);
+int cmd_audit(int, char **, struct cli *);
+int cmd_keygen(int, char **, struct cli *);
+int cmd_encrypt(int, char **, struct cli *);
+int cmd_decrypt(int, char **, struct cli *);
+int cmd_key(int, char **, struct cli *);
+
+/*
+ * cli_usage(usage, fp): print the usage lines (NULL-terminated) as
+ * "usage: LINE" then "   or: LINE", like git.  The lines are the command's
+ * man page SYNOPSIS, word for word (a test compares them).
+ */
+void cli_usage(const char *const *, FILE *);
+
+/*
+ * cli_help_or_usage(usage, argc, argv): when argv holds -h or --help,
+ * print usage on stdout and return 1; the caller then exits 0.
+ */
+int cli_want_help(int, char **);
+
+/* cli_usage_error(usage, fmt, ...): print a message and the usage on
+ * stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *const *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * cli_audit(cli, action, object, details): append an audit event with
+ * the operator, host and site from cli; details is a JSON object text or
+ * NULL.  Returns 0 or -1 (reported).
+ */
+int cli_audit(struct cli *, const char *, const char *, const char *);
+
+/* cli_operator(cli): --operator, else config user.name, else the login. */
+const char *cli_operator(struct cli *);
+
+/* cli_is_tty(fd): isatty that tolerates errors. */
+int cli_is_tty(int);
+
+#endif
