@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -351,5 +352,29 @@ util_parse_duration(const char *s, long long *secs)
 	if (n > LLONG_MAX / mult)
 		return -1;
 	*secs = n * mult;
+	return 0;
+}
+
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 &&
+	    errno != ENOENT) {
+		warnp("cannot remove '%s'", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+util_remove_tree(const char *path)
+{
+	if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return -1;
+	}
 	return 0;
 }

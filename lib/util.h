@@ -65,4 +65,8 @@ int util_parse_duration(const char *, long long *);
  * returns strlen(src). */
 size_t util_strlcpy(char *, const char *, size_t);
 
+/* util_remove_tree(path): remove path and everything below it (no
+ * symlinks followed).  0 or -1 (reported). */
+int util_remove_tree(const char *);
+
 #endif

@@ -95,4 +95,25 @@ const char *cli_operator(struct cli *);
 /* cli_is_tty(fd): isatty that tolerates errors. */
 int cli_is_tty(int);
 
+/*
+ * Output of the age plumbing commands (encrypt, decrypt), defined in
+ * src/cmd-encrypt.c.  cli_output_open(out, path): path NULL or "-" is
+ * standard output; a regular file is written as a temporary file beside
+ * path and renamed over it by cli_output_commit only when whole;
+ * cli_output_abort removes it (also done on SIGINT/SIGTERM/SIGHUP).
+ * cli_output_write(out, buf, len) is an age_write_fn, buffered (1 MiB).
+ * 0 or -1 (reported).
+ */
+struct cli_output {
+	int fd;
+	const char *name;     /* for messages */
+	char *path, *tmp;     /* NULL for stdout / a device */
+	unsigned char *buf;
+	size_t len;
+};
+int cli_output_open(struct cli_output *, const char *);
+int cli_output_write(void *, const void *, size_t);
+int cli_output_commit(struct cli_output *);
+void cli_output_abort(struct cli_output *);
+
 #endif
