@@ -56,8 +56,9 @@ void age_recipients_free(struct age_recipients *);
 /* A set of identities to decrypt with. */
 struct age_identities;
 struct age_identities *age_identities_new(void);
-/* add "AGE-SECRET-KEY-1..."; "AGE-SECRET-KEY-PQ-1..." is refused with
- * AGE_ERR_UNSUPPORTED ("unsupported recipient type") */
+/* add "AGE-SECRET-KEY-1...": returns 0, -1 if malformed, or
+ * AGE_ERR_UNSUPPORTED (a positive value; "unsupported recipient type")
+ * for "AGE-SECRET-KEY-PQ-1..." and plugin identities.  Test with != 0. */
 int age_identities_add(struct age_identities *, const char *);
 int age_identities_add_passphrase(struct age_identities *, const char *,
     size_t);
@@ -65,7 +66,9 @@ int age_identities_add_passphrase(struct age_identities *, const char *,
  * age_identities_load_file(ids, path, getpass, cookie): read an identity
  * file as age-keygen writes it; if the file is itself age-encrypted with a
  * passphrase, getpass(cookie, buf, size) is called for the passphrase
- * (returns its length or -1).
+ * (returns its length or -1).  Comments, blank lines and several keys are
+ * allowed; the text (decrypted or not) is held in secure memory and may be
+ * at most 8 KiB.  Returns like age_identities_add.
  */
 typedef ssize_t age_getpass_fn(void *, char *, size_t);
 int age_identities_load_file(struct age_identities *, const char *,
@@ -96,6 +99,15 @@ void age_encrypt_free(struct age_encryptor *);
 struct age_decryptor;
 struct age_decryptor *age_decrypt_open(const struct age_identities *,
     age_read_fn *, void *, enum age_error *);
+/* age_decrypt_open_armor(ids, fn, cookie, armor, err): the same with the
+ * armor choice forced: 1 armored, 0 binary, -1 detect (leading whitespace
+ * then "-----BEGIN" means armored). */
+struct age_decryptor *age_decrypt_open_armor(const struct age_identities *,
+    age_read_fn *, void *, int, enum age_error *);
+/* age_decrypt_read(d, buf, len): up to len bytes of authenticated
+ * plaintext (several chunks when len allows), 0 at the end, -1 on error
+ * (age_decrypt_error says which; plaintext returned before an error was
+ * authenticated).  A len of 64 KiB or more decrypts straight into buf. */
 ssize_t age_decrypt_read(struct age_decryptor *, void *, size_t);
 enum age_error age_decrypt_error(const struct age_decryptor *);
 uint64_t age_decrypt_header_len(const struct age_decryptor *);

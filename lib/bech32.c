@@ -22,6 +22,13 @@ polymod_step(uint32_t chk, unsigned v)
 	return (chk);
 }
 
+static unsigned
+lower(char c)
+{
+
+	return ((unsigned)tolower((unsigned char)c));
+}
+
 /* The checksum state after the expanded hrp (lower case). */
 static uint32_t
 polymod_hrp(const char *hrp, size_t hlen)
@@ -30,10 +37,10 @@ polymod_hrp(const char *hrp, size_t hlen)
 	size_t i;
 
 	for (i = 0; i < hlen; i++)
-		chk = polymod_step(chk, (unsigned)tolower((unsigned char)hrp[i]) >> 5);
+		chk = polymod_step(chk, lower(hrp[i]) >> 5);
 	chk = polymod_step(chk, 0);
 	for (i = 0; i < hlen; i++)
-		chk = polymod_step(chk, (unsigned)tolower((unsigned char)hrp[i]) & 31);
+		chk = polymod_step(chk, lower(hrp[i]) & 31);
 	return (chk);
 }
 

@@ -1,1 +1,743 @@
 #include "compat.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "catalog.h"
+#include "util.h"
+#include "warnp.h"
+
+/*
+ * Conventions of the schema: times are INTEGER seconds since the epoch
+ * (UTC), except events.time, which is the "YYYY-MM-DDTHH:MM:SSZ" text that
+ * was hashed into the audit chain; hashes are lower-case hex TEXT; lists
+ * (set parents, check-run candidates) are JSON arrays in TEXT.  Each entry
+ * of migrations[] takes the schema from version i to i + 1 in one
+ * transaction; append new entries, never edit a released one.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE vaults ("
+	"  id INTEGER PRIMARY KEY,"
+	"  vault_id TEXT NOT NULL UNIQUE,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('local', 's3', 'sftp')),"
+	"  url TEXT NOT NULL,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE sets ("
+	"  id INTEGER PRIMARY KEY,"
+	"  vault INTEGER NOT NULL REFERENCES vaults(id),"
+	"  host TEXT NOT NULL,"
+	"  label TEXT NOT NULL,"
+	"  job TEXT,"
+	"  level TEXT NOT NULL CHECK (level IN ('full', 'diff', 'incr')),"
+	"  kind TEXT NOT NULL DEFAULT 'backup'"
+	"    CHECK (kind IN ('backup', 'pre-restore')),"
+	"  parents TEXT NOT NULL DEFAULT '[]',"
+	"  created INTEGER NOT NULL,"
+	"  retain_until INTEGER,"
+	"  keep INTEGER NOT NULL DEFAULT 0,"
+	"  audit_head_seq INTEGER,"
+	"  audit_head TEXT,"
+	"  committed INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (vault, host, label)"
+	");"
+	"CREATE INDEX sets_job ON sets(vault, host, job, created);"
+	"CREATE TABLE volumes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  set_id INTEGER NOT NULL REFERENCES sets(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  payload_sha256 TEXT,"
+	"  UNIQUE (set_id, name)"
+	");"
+	"CREATE TABLE media ("
+	"  id INTEGER PRIMARY KEY,"
+	"  label TEXT NOT NULL UNIQUE,"
+	"  class TEXT NOT NULL"
+	"    CHECK (class IN ('magnetic', 'optical', 'flash', 'remote')),"
+	"  kind TEXT NOT NULL,"
+	"  serial TEXT,"
+	"  url TEXT,"
+	"  custodian TEXT,"
+	"  commissioned INTEGER,"
+	"  expiry INTEGER,"
+	"  check_interval INTEGER,"
+	"  lifecycle TEXT NOT NULL DEFAULT 'registered'"
+	"    CHECK (lifecycle IN ('registered', 'in-service', 'full',"
+	"    'retired', 'destroyed')),"
+	"  location TEXT,"
+	"  health TEXT NOT NULL DEFAULT 'ok'"
+	"    CHECK (health IN ('ok', 'suspect', 'failed')),"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE copies ("
+	"  id INTEGER PRIMARY KEY,"
+	"  set_id INTEGER NOT NULL REFERENCES sets(id) ON DELETE CASCADE,"
+	"  medium INTEGER NOT NULL REFERENCES media(id),"
+	"  created INTEGER NOT NULL,"
+	"  verified_at INTEGER,"
+	"  UNIQUE (set_id, medium)"
+	");"
+	"CREATE INDEX copies_medium ON copies(medium);"
+	"CREATE TABLE events ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  time TEXT NOT NULL,"
+	"  operator TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  site TEXT,"
+	"  action TEXT NOT NULL,"
+	"  object TEXT,"
+	"  details TEXT NOT NULL DEFAULT '{}',"
+	"  prev_hash TEXT NOT NULL,"
+	"  hash TEXT NOT NULL"
+	");"
+	"CREATE INDEX events_action ON events(action);"
+	"CREATE INDEX events_object ON events(object);"
+	"CREATE TABLE check_runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  medium INTEGER NOT NULL REFERENCES media(id),"
+	"  started INTEGER NOT NULL,"
+	"  finished INTEGER,"
+	"  seed TEXT NOT NULL,"
+	"  rate REAL NOT NULL,"
+	"  candidates TEXT NOT NULL DEFAULT '[]',"
+	"  result TEXT"
+	");"
+	"CREATE INDEX check_runs_medium ON check_runs(medium, started);"
+	"CREATE TABLE keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL"
+	"    CHECK (kind IN ('recipient', 'signer', 'identity')),"
+	"  name TEXT,"
+	"  public TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  pinned INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  UNIQUE (kind, fingerprint)"
+	");",
+};
+
+struct catalog {
+	sqlite3 *db;
+	char *path;
+};
+
+/* report(cat, fmt, ...): "FMT in catalog 'PATH': sqlite message". */
+static void report(struct catalog *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+report(struct catalog *cat, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	warn0("%s in catalog '%s': %s", what, cat->path,
+	    sqlite3_errmsg(cat->db));
+}
+
+static int
+prepare(struct catalog *cat, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(cat->db, sql, -1, st, NULL) != SQLITE_OK) {
+		report(cat, "cannot prepare a query");
+		*st = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* exec(cat, sql, what): run statements returning no rows. */
+static int
+exec(struct catalog *cat, const char *sql, const char *what)
+{
+	if (sqlite3_exec(cat->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		report(cat, "cannot %s", what);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* col_dup(st, i, oom): a copy of a text column, NULL for SQL NULL; sets
+ * *oom when out of memory. */
+static char *
+col_dup(sqlite3_stmt *st, int i, int *oom)
+{
+	const char *s;
+	char *d;
+
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	if ((s = (const char *)sqlite3_column_text(st, i)) == NULL) {
+		*oom = 1;
+		return NULL;
+	}
+	if ((d = strdup(s)) == NULL)
+		*oom = 1;
+	return d;
+}
+
+/* pragma_int(cat, sql, out): run a PRAGMA returning one integer. */
+static int
+pragma_int(struct catalog *cat, const char *sql, long long *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (prepare(cat, sql, &st) != 0)
+		goto cleanup;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		report(cat, "cannot read '%s'", sql);
+		goto cleanup;
+	}
+	*out = sqlite3_column_int64(st, 0);
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * set_wal(cat): the first query on the file, so a file that is not a
+ * database is caught here and named.
+ */
+static int
+set_wal(struct catalog *cat)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mode;
+	int rc = -1, src;
+
+	src = sqlite3_prepare_v2(cat->db, "PRAGMA journal_mode = WAL", -1,
+	    &st, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src == SQLITE_NOTADB) {
+		warn0("catalog '%s' is not a database (or is corrupt)",
+		    cat->path);
+		goto cleanup;
+	}
+	if (src != SQLITE_ROW) {
+		report(cat, "cannot set WAL mode");
+		goto cleanup;
+	}
+	mode = (const char *)sqlite3_column_text(st, 0);
+	if (mode == NULL || strcmp(mode, "wal") != 0) {
+		warn0("cannot set WAL mode in catalog '%s': journal mode is "
+		    "'%s'", cat->path, mode ? mode : "?");
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+migrate(struct catalog *cat)
+{
+	const int latest = (int)ARRAY_SIZE(migrations);
+	char sql[64];
+	long long v;
+	int rc = -1;
+
+	for (;;) {
+		if (pragma_int(cat, "PRAGMA user_version", &v) != 0)
+			goto cleanup;
+		if (v > latest) {
+			warn0("catalog '%s' has schema version %lld, newer "
+			    "than this coffer (%d): upgrade coffer",
+			    cat->path, v, latest);
+			goto cleanup;
+		}
+		if (v < 0) {
+			warn0("catalog '%s' has an invalid schema version "
+			    "%lld", cat->path, v);
+			goto cleanup;
+		}
+		if (v == latest)
+			break;
+		if (catalog_begin(cat) != 0)
+			goto cleanup;
+		/* Another process may have migrated while we waited. */
+		if (pragma_int(cat, "PRAGMA user_version", &v) != 0)
+			goto cleanup;
+		if (v >= latest || v < 0) {
+			catalog_rollback(cat);
+			continue;
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %lld",
+		    v + 1);
+		if (exec(cat, migrations[v], "migrate the schema") != 0 ||
+		    exec(cat, sql, "set the schema version") != 0 ||
+		    catalog_commit(cat) != 0)
+			goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	if (rc != 0)
+		catalog_rollback(cat);
+	return rc;
+}
+
+struct catalog *
+catalog_open(const char *path, int flags)
+{
+	struct catalog *cat = NULL;
+	struct stat sb;
+	int fd;
+
+	if ((cat = calloc(1, sizeof(*cat))) == NULL ||
+	    (cat->path = strdup(path)) == NULL) {
+		warnp("cannot open catalog '%s'", path);
+		goto fail;
+	}
+	if (flags & CATALOG_CREATE) {
+		/* Create it ourselves, so it is private from the start. */
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
+		if (fd == -1) {
+			warnp("cannot create catalog '%s'", path);
+			goto fail;
+		}
+		close(fd);
+	} else if (stat(path, &sb) != 0) {
+		warnp("cannot open catalog '%s'", path);
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &cat->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		if (cat->db == NULL)
+			warn0("cannot open catalog '%s': out of memory", path);
+		else
+			report(cat, "cannot open the database");
+		goto fail;
+	}
+	sqlite3_busy_timeout(cat->db, 5000);
+	if (set_wal(cat) != 0 ||
+	    exec(cat, "PRAGMA foreign_keys = ON", "enable foreign keys") ||
+	    exec(cat, "PRAGMA secure_delete = OFF", "set secure_delete") ||
+	    exec(cat, "PRAGMA synchronous = FULL", "set synchronous") ||
+	    migrate(cat) != 0)
+		goto fail;
+	return cat;
+fail:
+	catalog_close(cat);
+	return NULL;
+}
+
+void
+catalog_close(struct catalog *cat)
+{
+	if (cat == NULL)
+		return;
+	if (cat->db != NULL)
+		sqlite3_close(cat->db);
+	free(cat->path);
+	free(cat);
+}
+
+const char *
+catalog_path(const struct catalog *cat)
+{
+	return cat->path;
+}
+
+int
+catalog_schema_version(struct catalog *cat)
+{
+	long long v;
+
+	if (pragma_int(cat, "PRAGMA user_version", &v) != 0)
+		return -1;
+	return (int)v;
+}
+
+int
+catalog_journal_mode(struct catalog *cat, char *buf, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mode;
+	int rc = -1;
+
+	if (prepare(cat, "PRAGMA journal_mode", &st) != 0)
+		goto cleanup;
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    (mode = (const char *)sqlite3_column_text(st, 0)) == NULL) {
+		report(cat, "cannot read the journal mode");
+		goto cleanup;
+	}
+	util_strlcpy(buf, mode, size);
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_begin(struct catalog *cat)
+{
+	return exec(cat, "BEGIN IMMEDIATE", "begin a transaction");
+}
+
+int
+catalog_commit(struct catalog *cat)
+{
+	if (exec(cat, "COMMIT", "commit") != 0) {
+		catalog_rollback(cat);
+		return -1;
+	}
+	return 0;
+}
+
+void
+catalog_rollback(struct catalog *cat)
+{
+	if (!sqlite3_get_autocommit(cat->db))
+		sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+catalog_in_transaction(struct catalog *cat)
+{
+	return !sqlite3_get_autocommit(cat->db);
+}
+
+int
+catalog_limit_pages(struct catalog *cat, long long pages)
+{
+	char sql[64];
+	long long got;
+
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", pages);
+	return pragma_int(cat, sql, &got);
+}
+
+/* ---------------------------------------------------------------- vaults */
+
+int
+catalog_vault_add(struct catalog *cat, const char *vault_id, const char *kind,
+    const char *url, time_t created, long long *id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, src;
+
+	if (prepare(cat, "INSERT INTO vaults (vault_id, kind, url, created) "
+	    "VALUES (?, ?, ?, ?)", &st) != 0)
+		goto cleanup;
+	bind_text(st, 1, vault_id);
+	bind_text(st, 2, kind);
+	bind_text(st, 3, url);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)created);
+	src = sqlite3_step(st);
+	if (src != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(cat->db) ==
+		    SQLITE_CONSTRAINT_UNIQUE)
+			warn0("vault '%s' is already in catalog '%s'",
+			    vault_id, cat->path);
+		else
+			report(cat, "cannot add vault '%s'", vault_id);
+		goto cleanup;
+	}
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(cat->db);
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+#define VAULT_COLUMNS "id, vault_id, kind, url, created"
+
+static int
+vault_row(sqlite3_stmt *st, struct catalog_vault *v)
+{
+	int oom = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->id = sqlite3_column_int64(st, 0);
+	v->vault_id = col_dup(st, 1, &oom);
+	v->kind = col_dup(st, 2, &oom);
+	v->url = col_dup(st, 3, &oom);
+	v->created = (time_t)sqlite3_column_int64(st, 4);
+	if (oom) {
+		catalog_vault_clear(v);
+		errno = ENOMEM;
+		warnp("cannot read vaults");
+		return -1;
+	}
+	return 0;
+}
+
+void
+catalog_vault_clear(struct catalog_vault *v)
+{
+	if (v == NULL)
+		return;
+	free(v->vault_id);
+	free(v->kind);
+	free(v->url);
+	memset(v, 0, sizeof(*v));
+}
+
+void
+catalog_vault_list_free(struct catalog_vault *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		catalog_vault_clear(&v[i]);
+	free(v);
+}
+
+int
+catalog_vault_list(struct catalog *cat, struct catalog_vault **out,
+    size_t *np)
+{
+	struct catalog_vault *v = NULL, *nv;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0, size = 0;
+	int rc = -1, src;
+
+	if (prepare(cat, "SELECT " VAULT_COLUMNS " FROM vaults ORDER BY id",
+	    &st) != 0)
+		goto cleanup;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == size) {
+			size = size ? 2 * size : 4;
+			if ((nv = realloc(v, size * sizeof(*v))) == NULL) {
+				warnp("cannot list vaults");
+				goto cleanup;
+			}
+			v = nv;
+		}
+		if (vault_row(st, &v[n]) != 0)
+			goto cleanup;
+		n++;
+	}
+	if (src != SQLITE_DONE) {
+		report(cat, "cannot list vaults");
+		goto cleanup;
+	}
+	*out = v;
+	*np = n;
+	v = NULL;
+	n = 0;
+	rc = 0;
+cleanup:
+	catalog_vault_list_free(v, n);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_vault_find(struct catalog *cat, const char *vault_id,
+    struct catalog_vault *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, src;
+
+	if (prepare(cat, "SELECT " VAULT_COLUMNS " FROM vaults "
+	    "WHERE vault_id = ?", &st) != 0)
+		goto cleanup;
+	bind_text(st, 1, vault_id);
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = 0;
+	} else if (src == SQLITE_ROW) {
+		if (vault_row(st, out) == 0)
+			rc = 1;
+	} else {
+		report(cat, "cannot look up vault '%s'", vault_id);
+	}
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- events */
+
+#define EVENT_COLUMNS "seq, time, operator, host, site, action, object, " \
+	"details, prev_hash, hash"
+
+int
+catalog_event_insert(struct catalog *cat, const struct catalog_event *ev)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (prepare(cat, "INSERT INTO events (" EVENT_COLUMNS ") "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, ev->seq);
+	bind_text(st, 2, ev->time);
+	bind_text(st, 3, ev->operator_name);
+	bind_text(st, 4, ev->host);
+	bind_text(st, 5, ev->site);
+	bind_text(st, 6, ev->action);
+	bind_text(st, 7, ev->object);
+	bind_text(st, 8, ev->details);
+	bind_text(st, 9, ev->prev_hash);
+	bind_text(st, 10, ev->hash);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		report(cat, "cannot record event %lld", ev->seq);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* event_view(st, ev): point ev at the columns of the current row. */
+static void
+event_view(sqlite3_stmt *st, struct catalog_event *ev)
+{
+	int i;
+	char **f[] = { &ev->time, &ev->operator_name, &ev->host, &ev->site,
+	    &ev->action, &ev->object, &ev->details, &ev->prev_hash,
+	    &ev->hash };
+
+	ev->seq = sqlite3_column_int64(st, 0);
+	for (i = 0; i < (int)ARRAY_SIZE(f); i++) {
+		if (sqlite3_column_type(st, i + 1) == SQLITE_NULL)
+			*f[i] = NULL;
+		else
+			*f[i] = (char *)sqlite3_column_text(st, i + 1);
+	}
+}
+
+void
+catalog_event_clear(struct catalog_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->time);
+	free(ev->operator_name);
+	free(ev->host);
+	free(ev->site);
+	free(ev->action);
+	free(ev->object);
+	free(ev->details);
+	free(ev->prev_hash);
+	free(ev->hash);
+	memset(ev, 0, sizeof(*ev));
+}
+
+int
+catalog_event_last(struct catalog *cat, struct catalog_event *ev)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, src, oom = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	if (prepare(cat, "SELECT " EVENT_COLUMNS " FROM events "
+	    "ORDER BY seq DESC LIMIT 1", &st) != 0)
+		goto cleanup;
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = 0;
+		goto cleanup;
+	}
+	if (src != SQLITE_ROW) {
+		report(cat, "cannot read the last event");
+		goto cleanup;
+	}
+	ev->seq = sqlite3_column_int64(st, 0);
+	ev->time = col_dup(st, 1, &oom);
+	ev->operator_name = col_dup(st, 2, &oom);
+	ev->host = col_dup(st, 3, &oom);
+	ev->site = col_dup(st, 4, &oom);
+	ev->action = col_dup(st, 5, &oom);
+	ev->object = col_dup(st, 6, &oom);
+	ev->details = col_dup(st, 7, &oom);
+	ev->prev_hash = col_dup(st, 8, &oom);
+	ev->hash = col_dup(st, 9, &oom);
+	if (oom) {
+		catalog_event_clear(ev);
+		errno = ENOMEM;
+		warnp("cannot read the last event");
+		goto cleanup;
+	}
+	rc = 1;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_event_foreach(struct catalog *cat,
+    const struct catalog_event_filter *filter,
+    int (*fn)(const struct catalog_event *, void *), void *arg)
+{
+	struct catalog_event ev;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, src;
+
+	if (prepare(cat, "SELECT " EVENT_COLUMNS " FROM events "
+	    "WHERE (?1 IS NULL OR time >= ?1) "
+	    "AND (?2 IS NULL OR action GLOB ?2) "
+	    "AND (?3 IS NULL OR object GLOB ?3) "
+	    "ORDER BY seq", &st) != 0)
+		goto cleanup;
+	if (filter != NULL) {
+		bind_text(st, 1, filter->since);
+		bind_text(st, 2, filter->action);
+		bind_text(st, 3, filter->object);
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		event_view(st, &ev);
+		if ((rc = fn(&ev, arg)) != 0)
+			goto cleanup;
+		rc = -1;
+	}
+	if (src != SQLITE_DONE) {
+		report(cat, "cannot read events");
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_event_count(struct catalog *cat, long long *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (prepare(cat, "SELECT count(*) FROM events", &st) != 0)
+		goto cleanup;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		report(cat, "cannot count events");
+		goto cleanup;
+	}
+	*n = sqlite3_column_int64(st, 0);
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -1,23 +1,152 @@
 #ifndef COFFER_CATALOG_H
 #define COFFER_CATALOG_H
 
+#include <stddef.h>
+#include <time.h>
+
 /*
  * catalog: the SQLite database in the coffer home (WAL mode, foreign keys,
- * busy timeout, versioned migrations).  coffer's only user of sqlite3.h.
+ * busy timeout, versioned migrations).  coffer's only user of sqlite3.h:
+ * no SQL is written outside lib/catalog.c; the rest of coffer calls the
+ * domain functions below.  Functions report their failures (naming the
+ * catalog file and SQLite's message) and return -1 or NULL.
  */
 struct catalog;
+
+/* The schema version this coffer creates and understands. */
+#define CATALOG_SCHEMA_VERSION 1
 
 enum catalog_flags {
 	CATALOG_CREATE = 1 << 0, /* create the file and the schema */
 };
 
 /*
- * catalog_open(path, flags): open (or with CATALOG_CREATE create) the
- * catalog and migrate it to the current schema.  A file that is not a
- * database, or a schema newer than this coffer knows, is reported and NULL
- * returned.
+ * catalog_open(path, flags): open (or with CATALOG_CREATE create, mode
+ * 0600) the catalog and migrate it to the current schema.  A file that is
+ * not a database, or a schema newer than this coffer knows, is reported and
+ * NULL returned.
  */
 struct catalog *catalog_open(const char *, int);
 void catalog_close(struct catalog *);
+
+/* catalog_path(cat): the file name given to catalog_open. */
+const char *catalog_path(const struct catalog *);
+
+/* catalog_schema_version(cat): the schema version (PRAGMA user_version),
+ * or -1 (reported). */
+int catalog_schema_version(struct catalog *);
+
+/* catalog_journal_mode(cat, buf, size): the journal mode ("wal") into
+ * buf.  Returns 0 or -1 (reported). */
+int catalog_journal_mode(struct catalog *, char *, size_t);
+
+/*
+ * Transactions.  catalog_begin starts a write transaction at once (BEGIN
+ * IMMEDIATE, waiting up to the busy timeout for other writers);
+ * catalog_commit commits it; catalog_rollback abandons it (doing nothing
+ * when no transaction is open, so error paths may call it freely).
+ * catalog_in_transaction: 1 inside a transaction, else 0.
+ */
+int catalog_begin(struct catalog *);
+int catalog_commit(struct catalog *);
+void catalog_rollback(struct catalog *);
+int catalog_in_transaction(struct catalog *);
+
+/*
+ * catalog_limit_pages(cat, pages): cap the database at pages pages, so
+ * tests can make the "disk" full (SQLITE_FULL).  Returns 0 or -1.
+ */
+int catalog_limit_pages(struct catalog *, long long);
+
+/* ---------------------------------------------------------------- vaults */
+
+struct catalog_vault {
+	long long id;   /* row id, referenced by sets */
+	char *vault_id; /* the vault's own id (coffer-vault.NNNN) */
+	char *kind;     /* "local", "s3" or "sftp" */
+	char *url;      /* path or URL */
+	time_t created;
+};
+
+/*
+ * catalog_vault_add(cat, vault_id, kind, url, created, id): register a
+ * vault; *id (may be NULL) receives its row id.  A vault id already
+ * registered is refused.  Returns 0 or -1 (reported).
+ */
+int catalog_vault_add(struct catalog *, const char *, const char *,
+    const char *, time_t, long long *);
+
+/*
+ * catalog_vault_list(cat, vaults, n): every vault, oldest first, as a
+ * newly allocated array (caller frees with catalog_vault_list_free).
+ * Returns 0 or -1 (reported).
+ */
+int catalog_vault_list(struct catalog *, struct catalog_vault **, size_t *);
+void catalog_vault_list_free(struct catalog_vault *, size_t);
+
+/*
+ * catalog_vault_find(cat, vault_id, out): look up a vault by vault id.
+ * Returns 1 and fills *out (caller frees with catalog_vault_clear), 0 when
+ * there is no such vault, or -1 (reported).
+ */
+int catalog_vault_find(struct catalog *, const char *, struct catalog_vault *);
+void catalog_vault_clear(struct catalog_vault *);
+
+/* ---------------------------------------------------------------- events */
+
+/*
+ * An audit event row.  time is "YYYY-MM-DDTHH:MM:SSZ"; details a JSON
+ * object text; prev_hash and hash 64 lower-case hex digits.  site and
+ * object may be NULL.  Rows read back are newly allocated (caller frees
+ * with catalog_event_clear); any field of a tampered row may be NULL.
+ */
+struct catalog_event {
+	long long seq;
+	char *time;
+	char *operator_name;
+	char *host;
+	char *site;
+	char *action;
+	char *object;
+	char *details;
+	char *prev_hash;
+	char *hash;
+};
+
+/* Filters for catalog_event_foreach; NULL fields match everything. */
+struct catalog_event_filter {
+	const char *since;  /* "YYYY-MM-DDTHH:MM:SSZ": at or after */
+	const char *action; /* glob pattern (* ? [...]), as SQLite GLOB */
+	const char *object; /* glob pattern */
+};
+
+/*
+ * catalog_event_insert(cat, ev): store ev with its seq, prev_hash and
+ * hash as given (audit.c computes them).  Returns 0 or -1 (reported; a
+ * full disk is named as such).
+ */
+int catalog_event_insert(struct catalog *, const struct catalog_event *);
+
+/*
+ * catalog_event_last(cat, ev): the event with the highest seq.  Returns 1
+ * and fills *ev (caller frees with catalog_event_clear), 0 when there are
+ * no events, or -1 (reported).
+ */
+int catalog_event_last(struct catalog *, struct catalog_event *);
+
+/*
+ * catalog_event_foreach(cat, filter, fn, arg): call fn(ev, arg) for each
+ * event matching filter (may be NULL) in seq order; ev is valid only
+ * during the call.  A non-zero return from fn stops the walk and is
+ * returned.  Returns 0 when every event was visited, or -1 (reported).
+ */
+int catalog_event_foreach(struct catalog *, const struct catalog_event_filter *,
+    int (*)(const struct catalog_event *, void *), void *);
+
+/* catalog_event_count(cat, n): the number of events.  0 or -1. */
+int catalog_event_count(struct catalog *, long long *);
+
+/* catalog_event_clear(ev): free the strings of ev (not ev itself). */
+void catalog_event_clear(struct catalog_event *);
 
 #endif

@@ -389,12 +389,14 @@ crypto_aead_new(const uint8_t key[CRYPTO_AEAD_KEY_LEN])
 }
 
 int
-crypto_aead_seal(struct crypto_aead *a, const uint8_t nonce[12],
-    const void *in, size_t len, void *out)
+crypto_aead_seal_ad(struct crypto_aead *a, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t len, void *out)
 {
 	gcry_error_t e;
 
 	if ((e = gcry_cipher_setiv(a->c, nonce, CRYPTO_AEAD_NONCE_LEN)) != 0 ||
+	    (adlen > 0 &&
+	    (e = gcry_cipher_authenticate(a->c, ad, adlen)) != 0) ||
 	    (e = gcry_cipher_final(a->c)) != 0 ||
 	    (e = gcry_cipher_encrypt(a->c, out, len, in, len)) != 0 ||
 	    (e = gcry_cipher_gettag(a->c, (uint8_t *)out + len,
@@ -407,21 +409,30 @@ crypto_aead_seal(struct crypto_aead *a, const uint8_t nonce[12],
 }
 
 int
-crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[12],
+crypto_aead_seal(struct crypto_aead *a, const uint8_t nonce[12],
     const void *in, size_t len, void *out)
 {
-	const uint8_t *tag;
-	uint8_t tagcopy[CRYPTO_AEAD_TAG_LEN];
+
+	return (crypto_aead_seal_ad(a, nonce, NULL, 0, in, len, out));
+}
+
+int
+crypto_aead_open_ad(struct crypto_aead *a, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t len, void *out)
+{
+	uint8_t tag[CRYPTO_AEAD_TAG_LEN];
 	gcry_error_t e;
 	size_t plen;
 
 	if (len < CRYPTO_AEAD_TAG_LEN)
 		return (-1);
 	plen = len - CRYPTO_AEAD_TAG_LEN;
-	tag = (const uint8_t *)in + plen;
-	/* Decrypting in place may overwrite the tag's neighbours: copy it. */
-	memcpy(tagcopy, tag, sizeof(tagcopy));
+	/* Copy the tag first: decrypting in place may not touch it, but an
+	 * overlapping out buffer could. */
+	memcpy(tag, (const uint8_t *)in + plen, sizeof(tag));
 	if ((e = gcry_cipher_setiv(a->c, nonce, CRYPTO_AEAD_NONCE_LEN)) != 0 ||
+	    (adlen > 0 &&
+	    (e = gcry_cipher_authenticate(a->c, ad, adlen)) != 0) ||
 	    (e = gcry_cipher_final(a->c)) != 0 ||
 	    (e = gcry_cipher_decrypt(a->c, out, plen, in, plen)) != 0) {
 		warn0("chacha20-poly1305 decryption failed: %s",
@@ -429,11 +440,19 @@ crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[12],
 		explicit_bzero(out, plen);
 		return (-1);
 	}
-	if (gcry_cipher_checktag(a->c, tagcopy, sizeof(tagcopy)) != 0) {
+	if (gcry_cipher_checktag(a->c, tag, sizeof(tag)) != 0) {
 		explicit_bzero(out, plen);
 		return (-1);
 	}
 	return (0);
+}
+
+int
+crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[12],
+    const void *in, size_t len, void *out)
+{
+
+	return (crypto_aead_open_ad(a, nonce, NULL, 0, in, len, out));
 }
 
 void

@@ -87,6 +87,12 @@ int crypto_aead_seal(struct crypto_aead *, const uint8_t nonce[12],
     const void *in, size_t len, void *out);
 int crypto_aead_open(struct crypto_aead *, const uint8_t nonce[12],
     const void *in, size_t len, void *out);
+/* _ad variants: the same with associated data (RFC 8439 2.8); age uses
+ * none. */
+int crypto_aead_seal_ad(struct crypto_aead *, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t len, void *out);
+int crypto_aead_open_ad(struct crypto_aead *, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t len, void *out);
 void crypto_aead_free(struct crypto_aead *);
 
 /* crypto_scrypt(pw, pwlen, salt, saltlen, logn, out, outlen): scrypt with

@@ -16,6 +16,8 @@
  *                                the passphrase (scrypt), so
  *                                `age -d keys/identity.age` unwraps it;
  *                                absent on a backup-only host
+ *   <home>/keys/identity.pub     its recipient "age1...", so the identity's
+ *                                presence is known without the passphrase
  *   <home>/keys/recipients.txt   the vault recipients, one "age1..." a line
  *   <home>/keys/signing.key      the host's Ed25519 signing key (0600)
  *   <home>/keys/signing.pub      its public key line
@@ -34,7 +36,7 @@
 /* What keys_init made, or what keys_info found. */
 struct keys_info {
 	int has_identity;                   /* 0 on a backup-only host */
-	char recipient[AGE_RECIPIENT_MAX];  /* the identity's recipient, or "" */
+	char recipient[AGE_RECIPIENT_MAX];  /* the identity's, or "" */
 	size_t nrecipients;                 /* lines in recipients.txt */
 	struct sign_pubkey signer;          /* this host's signing key */
 	int escrow_done;                    /* keys_escrow_done() */
@@ -111,12 +113,12 @@ struct age_identities *keys_load_identity(const char *,
     const struct passphrase_source *);
 
 /*
- * keys_change_passphrase(home, old, new): re-encrypt the identity with new
- * (checked with passphrase_check) after unlocking it with old; records the
+ * keys_change_passphrase(home, secret, newpw): re-encrypt the identity
+ * (secret, as keys_unlock_identity gave it; it must be this host's
+ * identity) with newpw, which must pass passphrase_check, and record the
  * time in passphrase.txt.  0 or -1 (reported).
  */
-int keys_change_passphrase(const char *, const struct passphrase_source *,
-    const char *);
+int keys_change_passphrase(const char *, const char *, const char *);
 
 /* keys_signing_load(home): this host's signing key, or NULL (reported). */
 struct sign_key *keys_signing_load(const char *);

@@ -1,1 +1,256 @@
 #include "compat.h"
+
+#include <sys/stat.h>
+
+#include <crack.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "passphrase.h"
+#include "util.h"
+#include "warnp.h"
+
+/* Every passphrase buffer has this size, so passphrase_free wipes it all. */
+#define PASSPHRASE_BUF (PASSPHRASE_MAX + 2)
+
+/* Signals caught while echo is off; the terminal is restored first. */
+static const int tty_signals[] = {
+	SIGALRM, SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN,
+	SIGTTOU
+};
+static volatile sig_atomic_t tty_caught[NSIG];
+
+static void
+tty_handler(int sig)
+{
+	tty_caught[sig] = 1;
+}
+
+/*
+ * read_line(fd, buf, what): read bytes one at a time up to a newline or end
+ * of file into buf (PASSPHRASE_BUF bytes), so nothing after the line is
+ * consumed.  Returns the length without the newline, or -1 (reported);
+ * -2 when interrupted by a signal (tty only).
+ */
+static ssize_t
+read_line(int fd, char *buf, const char *what, int tty)
+{
+	size_t n = 0;
+	ssize_t r;
+	char c;
+
+	for (;;) {
+		r = read(fd, &c, 1);
+		if (r == -1) {
+			if (errno == EINTR) {
+				if (tty)
+					return (-2);
+				continue;
+			}
+			warnp("cannot read passphrase from %s", what);
+			return (-1);
+		}
+		if (r == 0 || c == '\n')
+			break;
+		if (n >= PASSPHRASE_MAX) {
+			warn0("passphrase from %s too long: at most %d bytes",
+			    what, PASSPHRASE_MAX);
+			crypto_wipe(&c, 1);
+			return (-1);
+		}
+		buf[n++] = c;
+	}
+	crypto_wipe(&c, 1);
+	/* A line ended by CR LF (a file written on another system). */
+	if (n > 0 && buf[n - 1] == '\r' && !tty)
+		n--;
+	buf[n] = '\0';
+	return ((ssize_t)n);
+}
+
+/* prompt_tty(prompt, buf): one prompt on /dev/tty with echo off. */
+static ssize_t
+prompt_tty(const char *prompt, char *buf)
+{
+	struct sigaction sa, saved[ARRAY_SIZE(tty_signals)];
+	struct termios term, oterm;
+	ssize_t r = -1;
+	size_t i;
+	int fd, restore = 0;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1) {
+		warn0("cannot read passphrase: no terminal "
+		    "(use --passphrase-file or --passphrase-fd)");
+		return (-1);
+	}
+	for (i = 0; i < ARRAY_SIZE(tty_signals); i++)
+		tty_caught[tty_signals[i]] = 0;
+
+	/* No SA_RESTART: a signal interrupts read() so we restore first. */
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = tty_handler;
+	for (i = 0; i < ARRAY_SIZE(tty_signals); i++)
+		sigaction(tty_signals[i], &sa, &saved[i]);
+
+	if (tcgetattr(fd, &oterm) == 0) {
+		term = oterm;
+		term.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		term.c_lflag |= ICANON;
+		if (tcsetattr(fd, TCSANOW, &term) == 0)
+			restore = 1;
+	}
+	if (util_write_all(fd, prompt, strlen(prompt)) == 0)
+		r = read_line(fd, buf, "the terminal", 1);
+	if (restore) {
+		while (tcsetattr(fd, TCSANOW, &oterm) == -1 &&
+		    errno == EINTR)
+			continue;
+		(void)!write(fd, "\n", 1);
+	}
+	for (i = 0; i < ARRAY_SIZE(tty_signals); i++)
+		sigaction(tty_signals[i], &saved[i], NULL);
+	close(fd);
+
+	/* Deliver what was caught, now that the terminal echoes again. */
+	for (i = 0; i < ARRAY_SIZE(tty_signals); i++)
+		if (tty_caught[tty_signals[i]])
+			kill(getpid(), tty_signals[i]);
+	if (r == -2) {
+		warn0("passphrase prompt interrupted");
+		r = -1;
+	}
+	return (r);
+}
+
+/* read_file(path, buf): the first line of a passphrase file. */
+static ssize_t
+read_file(const char *path, char *buf)
+{
+	struct stat sb;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		warnp("cannot open passphrase file '%s'", path);
+		return (-1);
+	}
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		warning("passphrase file '%s' is accessible by group or "
+		    "others (chmod 600 it)", path);
+	r = read_line(fd, buf, path, 0);
+	close(fd);
+	return (r);
+}
+
+/* read_fd(fd, buf): a line from a descriptor. */
+static ssize_t
+read_fd(int fd, char *buf)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "descriptor %d", fd);
+	return (read_line(fd, buf, what, 0));
+}
+
+char *
+passphrase_read(const struct passphrase_source *src, const char *prompt,
+    int confirm, size_t *lenp)
+{
+	char *buf = NULL, *again = NULL;
+	ssize_t r, r2;
+	int tty = 0;
+
+	if ((buf = crypto_secure_alloc(PASSPHRASE_BUF)) == NULL) {
+		warn0("cannot allocate secure memory for a passphrase");
+		goto fail;
+	}
+	if (src != NULL && src->file != NULL)
+		r = read_file(src->file, buf);
+	else if (src != NULL && src->fd >= 0)
+		r = read_fd(src->fd, buf);
+	else {
+		tty = 1;
+		r = prompt_tty(prompt != NULL ? prompt : "Passphrase: ", buf);
+	}
+	if (r < 0)
+		goto fail;
+	if (r == 0) {
+		warn0("empty passphrase refused");
+		goto fail;
+	}
+	if (tty && confirm) {
+		if ((again = crypto_secure_alloc(PASSPHRASE_BUF)) == NULL) {
+			warn0("cannot allocate secure memory for a passphrase");
+			goto fail;
+		}
+		if ((r2 = prompt_tty("Repeat passphrase: ", again)) < 0)
+			goto fail;
+		if (r2 != r || !crypto_memeq(buf, again, (size_t)r)) {
+			warn0("passphrases do not match");
+			goto fail;
+		}
+		crypto_secure_free(again, PASSPHRASE_BUF);
+	}
+	if (lenp != NULL)
+		*lenp = (size_t)r;
+	return (buf);
+
+fail:
+	crypto_secure_free(again, PASSPHRASE_BUF);
+	crypto_secure_free(buf, PASSPHRASE_BUF);
+	return (NULL);
+}
+
+void
+passphrase_free(char *pw, size_t len)
+{
+	(void)len;
+	crypto_secure_free(pw, PASSPHRASE_BUF);
+}
+
+size_t
+passphrase_chars(const char *pw, size_t len)
+{
+	size_t i, n = 0;
+
+	/* UTF-8: count every byte that does not continue a character. */
+	for (i = 0; i < len; i++)
+		if (((unsigned char)pw[i] & 0xc0) != 0x80)
+			n++;
+	return (n);
+}
+
+int
+passphrase_check(const char *pw, size_t len, const char **why)
+{
+	const char *msg;
+
+	if (memchr(pw, '\0', len) != NULL) {
+		*why = "passphrase contains a NUL byte";
+		return (-1);
+	}
+	if (passphrase_chars(pw, len) < PASSPHRASE_MIN_CHARS) {
+		*why = "passphrase too short: at least 12 characters";
+		return (-1);
+	}
+	/*
+	 * libcrack2 on the whole passphrase.  Its own checks (a dictionary
+	 * word after mangling, too few different characters, too
+	 * simplistic/systematic) do not object to several plain words:
+	 * "correct horse battery staple" passes.  A missing dictionary is
+	 * refused ("error loading dictionary").
+	 */
+	msg = FascistCheck(pw, COFFER_CRACKLIB_DICT);
+	if (msg != NULL) {
+		*why = msg;
+		return (-1);
+	}
+	*why = NULL;
+	return (0);
+}

@@ -9,6 +9,10 @@
  * (--passphrase-fd: its first line); never argv or the environment.  The
  * text lives in gcrypt secure memory.
  */
+/* Longest passphrase accepted, in bytes; shortest, in characters. */
+#define PASSPHRASE_MAX 1024
+#define PASSPHRASE_MIN_CHARS 12
+
 struct passphrase_source {
 	const char *file; /* NULL unless --passphrase-file */
 	int fd;           /* -1 unless --passphrase-fd */
@@ -22,7 +26,12 @@ struct passphrase_source {
  */
 char *passphrase_read(const struct passphrase_source *, const char *, int,
     size_t *);
+/* passphrase_free(pw, len): wipe and free what passphrase_read returned
+ * (the whole buffer is wiped, whatever len); NULL does nothing. */
 void passphrase_free(char *, size_t);
+
+/* passphrase_chars(pw, len): its length in UTF-8 characters. */
+size_t passphrase_chars(const char *, size_t);
 
 /*
  * passphrase_check(pass, len, why): 0 if strong enough, else -1 and *why a

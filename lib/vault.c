@@ -151,7 +151,7 @@ vault_read(const char *dir, struct vault_info *info)
 		return -1;
 	}
 	for (; v > 0; v--) {
-		snprintf(name, sizeof(name), "coffer-vault.%04ld", v);
+		snprintf(name, sizeof(name), "coffer-vault.%04d", (int)(v % 10000));
 		if ((path = util_path_join(dir, name)) == NULL)
 			return -1;
 		if (access(path, F_OK) != 0) {

@@ -1,11 +1,611 @@
+/*
+ * cmd-key.c: coffer key: list the vault keys, add recipients, export them,
+ * escrow the identity on paper (with a test decryption), pin and unpin
+ * other hosts' signer keys, change the identity passphrase.
+ */
 #include "compat.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#ifdef HAVE_QRENCODE
+#include <qrencode.h>
+#endif
+
 #include "cli.h"
+#include "clock.h"
+#include "crypto.h"
+#include "home.h"
+#include "keys.h"
+#include "passphrase.h"
+#include "sign.h"
+#include "util.h"
+#include "warnp.h"
+
+static const char *const usage[] = {
+	"coffer key list [--json]",
+	"coffer key add-recipient RECIPIENT",
+	"coffer key export-recipients [-o FILE]",
+	"coffer key escrow [--passphrase-file FILE | --passphrase-fd N] "
+	"[--check-file FILE]",
+	"coffer key pin [--fingerprint FPR] FILE|KEY",
+	"coffer key unpin FINGERPRINT",
+	"coffer key passphrase [--passphrase-file FILE | --passphrase-fd N] "
+	"[--new-passphrase-file FILE]",
+	NULL,
+};
+
+/* fmt_time(t, buf): UTC text, or "never" for 0. */
+static const char *
+fmt_time(time_t t, char buf[32])
+{
+	if (t == 0)
+		return ("never");
+	clock_format_utc(t, buf, 32);
+	return (buf);
+}
+
+/* print_json(v): v on stdout, indented, then a newline; consumes v. */
+static int
+print_json(json_t *v)
+{
+	int rc;
+
+	if (v == NULL) {
+		warn0("out of memory");
+		return (-1);
+	}
+	rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	json_decref(v);
+	if (rc == 0)
+		putchar('\n');
+	return (rc);
+}
+
+/* parse_fd(s, fd): a descriptor number. */
+static int
+parse_fd(const char *s, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < 0 || v > 65535)
+		return (-1);
+	*fd = (int)v;
+	return (0);
+}
+
+/* ---------------------------------------------------------------- list */
+
+static json_t *
+pubkey_json(const struct sign_pubkey *pk, int self)
+{
+	char line[SIGN_PUBLINE_MAX];
+
+	sign_pubkey_format(pk, line);
+	return (json_pack("{s:s, s:s, s:s, s:b}", "name", pk->name,
+	    "fingerprint", pk->fpr, "public_key", line, "self", self));
+}
+
+static int
+key_list(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct keys_info info;
+	struct sign_pinned *pinned = NULL;
+	const struct sign_pubkey *pk;
+	json_t *root = NULL, *arr;
+	char **list = NULL, t1[32], t2[32];
+	size_t i, n;
+	int c, json = cli->json, rc = EXIT_ERROR, self;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else
+			return (cli_usage_error(usage, "bad option"));
+	}
+	if (optind != argc)
+		return (cli_usage_error(usage, "unexpected argument '%s'",
+		    argv[optind]));
+	if (keys_info(cli->home, &info) != 0 ||
+	    keys_list_recipients(cli->home, &list, &n) != 0 ||
+	    (pinned = keys_pinned_load(cli->home)) == NULL)
+		goto cleanup;
+
+	if (json) {
+		root = json_pack("{s:{s:b, s:s?}, s:{s:b, s:s?}, s:s?, "
+		    "s:[], s:o, s:[]}",
+		    "identity", "present", info.has_identity,
+		    "recipient", info.has_identity ? info.recipient : NULL,
+		    "escrow", "done", info.escrow_done,
+		    "time", info.has_identity && info.escrow_done ?
+		    fmt_time(info.escrow_time, t1) : NULL,
+		    "passphrase_set", info.passphrase_time ?
+		    fmt_time(info.passphrase_time, t2) : NULL,
+		    "recipients",
+		    "signing_key", pubkey_json(&info.signer, 1),
+		    "pinned");
+		if (root == NULL) {
+			warn0("out of memory");
+			goto cleanup;
+		}
+		arr = json_object_get(root, "recipients");
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, json_pack("{s:s, s:b}",
+			    "recipient", list[i], "identity",
+			    info.has_identity &&
+			    strcmp(list[i], info.recipient) == 0));
+		arr = json_object_get(root, "pinned");
+		for (i = 0; i < sign_pinned_count(pinned); i++) {
+			pk = sign_pinned_get(pinned, i);
+			json_array_append_new(arr, pubkey_json(pk,
+			    strcmp(pk->fpr, info.signer.fpr) == 0));
+		}
+		if (print_json(root) != 0)
+			goto cleanup;
+		rc = EXIT_OK;
+		goto cleanup;
+	}
+
+	if (info.has_identity) {
+		printf("identity: present, recipient %s\n", info.recipient);
+		if (info.escrow_done)
+			printf("escrow: done, test-decrypted %s\n",
+			    fmt_time(info.escrow_time, t1));
+		else
+			printf("escrow: NOT DONE (run 'coffer key escrow')\n");
+		printf("passphrase set: %s\n",
+		    fmt_time(info.passphrase_time, t2));
+	} else
+		printf("identity: none (backup-only host)\n");
+	printf("recipients (%zu):\n", n);
+	for (i = 0; i < n; i++)
+		printf("  %s%s\n", list[i], info.has_identity &&
+		    strcmp(list[i], info.recipient) == 0 ? " (identity)" : "");
+	printf("signing key: %s %s\n", info.signer.fpr, info.signer.name);
+	printf("pinned signers (%zu):\n", sign_pinned_count(pinned));
+	for (i = 0; i < sign_pinned_count(pinned); i++) {
+		pk = sign_pinned_get(pinned, i);
+		self = strcmp(pk->fpr, info.signer.fpr) == 0;
+		printf("  %s %s%s\n", pk->fpr, pk->name,
+		    self ? " (this host)" : "");
+	}
+	rc = EXIT_OK;
+cleanup:
+	sign_pinned_free(pinned);
+	keys_list_free(list);
+	return (rc);
+}
+
+/* ------------------------------------------------------ recipients */
+
+static int
+key_add_recipient(int argc, char **argv, struct cli *cli)
+{
+	char *details;
+	int r;
+
+	if (argc != 2)
+		return (cli_usage_error(usage, "add-recipient takes one "
+		    "recipient"));
+	if ((r = keys_add_recipient(cli->home, argv[1])) < 0)
+		return (EXIT_ERROR);
+	if (r == 1) {
+		if (!cli->quiet)
+			printf("%s is already a recipient\n", argv[1]);
+		return (EXIT_OK);
+	}
+	if ((details = util_asprintf("{\"recipient\":\"%s\"}", argv[1])) ==
+	    NULL)
+		return (EXIT_ERROR);
+	r = cli_audit(cli, "key.add-recipient", argv[1], details);
+	free(details);
+	if (r != 0)
+		return (EXIT_ERROR);
+	if (!cli->quiet)
+		printf("added recipient %s: new backups are encrypted to it "
+		    "(existing sets are not rewrapped)\n", argv[1]);
+	return (EXIT_OK);
+}
+
+static int
+key_export_recipients(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	char *text = NULL;
+	int c, rc = EXIT_ERROR;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+		if (c == 'o')
+			out = optarg;
+		else
+			return (cli_usage_error(usage, "bad option"));
+	}
+	if (optind != argc)
+		return (cli_usage_error(usage, "unexpected argument '%s'",
+		    argv[optind]));
+	if (keys_export_recipients(cli->home, &text) != 0)
+		goto cleanup;
+	if (out != NULL && strcmp(out, "-") != 0) {
+		if (util_write_file(out, text, strlen(text), 0644, 0) != 0)
+			goto cleanup;
+	} else
+		fputs(text, stdout);
+	rc = EXIT_OK;
+cleanup:
+	free(text);
+	return (rc);
+}
+
+/* ---------------------------------------------------------------- escrow */
+
+#ifdef HAVE_QRENCODE
+/*
+ * print_qr(text): a QR code of text in UTF-8 half blocks, two module rows
+ * a line, dark modules as ink (for paper), with a 4-module quiet zone.
+ */
+static void
+print_qr(const char *text)
+{
+	static const char *const cells[4] = { " ", "\xe2\x96\x80",
+		"\xe2\x96\x84", "\xe2\x96\x88" };
+	QRcode *qr;
+	int x, y, w, q = 4, top, bot;
+
+	if ((qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8,
+	    1)) == NULL) {
+		warning("cannot make a QR code: %s", strerror(errno));
+		return;
+	}
+	w = qr->width;
+	for (y = -q; y < w + q; y += 2) {
+		for (x = -q; x < w + q; x++) {
+			top = (y >= 0 && y < w && x >= 0 && x < w &&
+			    (qr->data[y * w + x] & 1));
+			bot = (y + 1 >= 0 && y + 1 < w && x >= 0 && x < w &&
+			    (qr->data[(y + 1) * w + x] & 1));
+			fputs(cells[top | bot << 1], stdout);
+		}
+		putchar('\n');
+	}
+	crypto_wipe(qr->data, (size_t)w * (size_t)w);
+	QRcode_free(qr);
+}
+#endif
+
+static void
+print_escrow_sheet(const char *secret, const char *recipient)
+{
+	char host[SIGN_NAME_MAX], when[32];
+
+	home_hostname(host, sizeof(host));
+	clock_format_utc(clock_real(), when, sizeof(when));
+	printf("COFFER IDENTITY ESCROW COPY -- SECRET\n"
+	    "\n"
+	    "host:       %s\n"
+	    "made:       %s\n"
+	    "recipient:  %s\n"
+	    "\n"
+	    "identity (the restore key):\n"
+	    "\n"
+	    "    %s\n"
+	    "\n", host, when, recipient, secret);
+#ifdef HAVE_QRENCODE
+	print_qr(secret);
+	printf("\n");
+#endif
+	printf("Whoever holds this sheet can decrypt every backup of this "
+	    "vault.\n"
+	    "Store it sealed in a signed envelope, in a safe away from the "
+	    "backups,\n"
+	    "and record where it is kept.  To restore without coffer, save "
+	    "the\n"
+	    "AGE-SECRET-KEY-1 line as identity.txt (mode 600) and run:\n"
+	    "\n"
+	    "    age -d -i identity.txt vol-0001.tar.zst.age | zstd -d | "
+	    "tar -xpf -\n"
+	    "\n");
+}
+
+static int
+key_escrow(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "passphrase-file", required_argument, NULL, 'f' },
+		{ "passphrase-fd", required_argument, NULL, 'F' },
+		{ "check-file", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct passphrase_source src = { NULL, -1 }, check = { NULL, -1 };
+	struct keys_info info;
+	char *secret = NULL, *typed = NULL, *details = NULL, when[32];
+	size_t len = 0, tlen = 0;
+	time_t now;
+	int c, rc = EXIT_ERROR;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			src.file = optarg;
+			break;
+		case 'F':
+			if (parse_fd(optarg, &src.fd) != 0)
+				return (cli_usage_error(usage, "bad "
+				    "descriptor '%s'", optarg));
+			break;
+		case 'c':
+			check.file = optarg;
+			break;
+		default:
+			return (cli_usage_error(usage, "bad option"));
+		}
+	}
+	if (optind != argc)
+		return (cli_usage_error(usage, "unexpected argument '%s'",
+		    argv[optind]));
+	if (src.file != NULL && src.fd >= 0)
+		return (cli_usage_error(usage, "--passphrase-file and "
+		    "--passphrase-fd are exclusive"));
+	if (keys_info(cli->home, &info) != 0)
+		goto cleanup;
+	if (!info.has_identity) {
+		warn0("no identity on this host (backup-only): nothing to "
+		    "escrow");
+		goto cleanup;
+	}
+	if (keys_unlock_identity(cli->home, &src, &secret, &len) != 0)
+		goto cleanup;
+	print_escrow_sheet(secret, info.recipient);
+	crypto_secure_free(secret, len);
+	secret = NULL;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		warnp("cannot write the escrow copy");
+		goto cleanup;
+	}
+
+	/* The test decryption: the key as read back from the paper. */
+	if (check.file == NULL && !cli_is_tty(STDIN_FILENO))
+		fprintf(stderr, "coffer: no --check-file: reading the key "
+		    "back from the terminal\n");
+	if ((typed = passphrase_read(&check, "Type the AGE-SECRET-KEY-1 line "
+	    "back from the paper copy: ", 0, &tlen)) == NULL)
+		goto cleanup;
+	if (keys_escrow_check(cli->home, typed) != 0) {
+		warn0("escrow not recorded: check the copy and run 'coffer "
+		    "key escrow' again");
+		goto cleanup;
+	}
+	now = clock_now();
+	if (keys_escrow_record(cli->home, now) != 0)
+		goto cleanup;
+	if ((details = util_asprintf("{\"recipient\":\"%s\",\"tested\":"
+	    "\"%s\"}", info.recipient, fmt_time(now, when))) == NULL ||
+	    cli_audit(cli, "key.escrow", info.recipient, details) != 0)
+		goto cleanup;
+	fprintf(stderr, "coffer: the copy decrypts a test message: escrow "
+	    "recorded\n");
+	rc = EXIT_OK;
+cleanup:
+	passphrase_free(typed, tlen);
+	crypto_secure_free(secret, len);
+	free(details);
+	return (rc);
+}
+
+/* ---------------------------------------------------------------- pins */
+
+/* read_pubkey(arg, pk): a key line given as the argument or in a file. */
+static int
+read_pubkey(const char *arg, struct sign_pubkey *pk)
+{
+	char *text = NULL, *line, *next;
+	int rc = -1;
+
+	if (strncmp(arg, "coffer-ed25519 ", 15) == 0)
+		return (sign_pubkey_parse(arg, pk));
+	if (util_read_file(arg, &text, NULL, 1 << 16) != 0)
+		return (-1);
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (*line == '#' || *line == '\0')
+			continue;
+		rc = sign_pubkey_parse(line, pk);
+		break;
+	}
+	if (line == NULL || *line == '\0')
+		warn0("no public key in '%s'", arg);
+	free(text);
+	return (rc);
+}
+
+static int
+key_pin(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "fingerprint", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sign_pubkey pk;
+	const char *want = NULL;
+	char answer[16], *details = NULL;
+	int c, r, rc = EXIT_ERROR;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'p')
+			want = optarg;
+		else
+			return (cli_usage_error(usage, "bad option"));
+	}
+	if (optind != argc - 1)
+		return (cli_usage_error(usage, "pin takes one key or file"));
+	if (read_pubkey(argv[optind], &pk) != 0)
+		return (EXIT_ERROR);
+	printf("signer '%s' fingerprint %s\n", pk.name, pk.fpr);
+	fflush(stdout);
+	if (want != NULL) {
+		if (strcmp(want, pk.fpr) != 0) {
+			warn0("fingerprint mismatch: the key is %s, not %s: "
+			    "nothing pinned", pk.fpr, want);
+			return (EXIT_ERROR);
+		}
+	} else if (cli_is_tty(STDIN_FILENO)) {
+		fprintf(stderr, "Compare it with the key sheet of host '%s'. "
+		    "Pin it? [y/N] ", pk.name);
+		if (fgets(answer, sizeof(answer), stdin) == NULL ||
+		    (answer[0] != 'y' && answer[0] != 'Y')) {
+			warn0("nothing pinned");
+			return (EXIT_ERROR);
+		}
+	} else {
+		warn0("not a terminal: confirm the fingerprint with "
+		    "--fingerprint %s", pk.fpr);
+		return (EXIT_ERROR);
+	}
+	if ((r = keys_pin(cli->home, &pk)) < 0)
+		goto cleanup;
+	if (r == 1) {
+		printf("%s is already pinned\n", pk.fpr);
+		rc = EXIT_OK;
+		goto cleanup;
+	}
+	if ((details = util_asprintf("{\"name\":\"%s\",\"fingerprint\":"
+	    "\"%s\"}", pk.name, pk.fpr)) == NULL ||
+	    cli_audit(cli, "key.pin", pk.fpr, details) != 0)
+		goto cleanup;
+	if (!cli->quiet)
+		printf("pinned %s (%s)\n", pk.fpr, pk.name);
+	rc = EXIT_OK;
+cleanup:
+	free(details);
+	return (rc);
+}
+
+static int
+key_unpin(int argc, char **argv, struct cli *cli)
+{
+	if (argc != 2)
+		return (cli_usage_error(usage, "unpin takes one fingerprint"));
+	if (keys_unpin(cli->home, argv[1]) != 0)
+		return (EXIT_ERROR);
+	if (cli_audit(cli, "key.unpin", argv[1], NULL) != 0)
+		return (EXIT_ERROR);
+	if (!cli->quiet)
+		printf("unpinned %s\n", argv[1]);
+	return (EXIT_OK);
+}
+
+/* ---------------------------------------------------------- passphrase */
+
+static int
+key_passphrase(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "passphrase-file", required_argument, NULL, 'f' },
+		{ "passphrase-fd", required_argument, NULL, 'F' },
+		{ "new-passphrase-file", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct passphrase_source src = { NULL, -1 }, nsrc = { NULL, -1 };
+	struct keys_info info;
+	char *pw = NULL, *secret = NULL;
+	size_t len = 0, slen = 0;
+	int c, rc = EXIT_ERROR;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			src.file = optarg;
+			break;
+		case 'F':
+			if (parse_fd(optarg, &src.fd) != 0)
+				return (cli_usage_error(usage, "bad "
+				    "descriptor '%s'", optarg));
+			break;
+		case 'n':
+			nsrc.file = optarg;
+			break;
+		default:
+			return (cli_usage_error(usage, "bad option"));
+		}
+	}
+	if (optind != argc)
+		return (cli_usage_error(usage, "unexpected argument '%s'",
+		    argv[optind]));
+	if (src.file != NULL && src.fd >= 0)
+		return (cli_usage_error(usage, "--passphrase-file and "
+		    "--passphrase-fd are exclusive"));
+	/* With --passphrase-fd, the new passphrase is its next line. */
+	if (nsrc.file == NULL && src.fd >= 0)
+		nsrc.fd = src.fd;
+	if (keys_info(cli->home, &info) != 0)
+		goto cleanup;
+	if (!info.has_identity) {
+		warn0("no identity on this host (backup-only): no passphrase");
+		goto cleanup;
+	}
+	/* Unlock first, so a wrong old passphrase fails before asking. */
+	if (keys_unlock_identity(cli->home, &src, &secret, &slen) != 0)
+		goto cleanup;
+	if ((pw = passphrase_read(&nsrc, "New passphrase: ", 1, &len)) ==
+	    NULL)
+		goto cleanup;
+	if (keys_change_passphrase(cli->home, secret, pw) != 0)
+		goto cleanup;
+	if (cli_audit(cli, "key.passphrase", info.recipient, NULL) != 0)
+		goto cleanup;
+	if (!cli->quiet)
+		printf("identity passphrase changed\n");
+	rc = EXIT_OK;
+cleanup:
+	crypto_secure_free(secret, slen);
+	passphrase_free(pw, len);
+	return (rc);
+}
 
 int
 cmd_key(int argc, char **argv, struct cli *cli)
 {
-	(void)argc;
-	(void)argv;
-	(void)cli;
-	return EXIT_ERROR;
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **, struct cli *);
+	} verbs[] = {
+		{ "list", key_list },
+		{ "add-recipient", key_add_recipient },
+		{ "export-recipients", key_export_recipients },
+		{ "escrow", key_escrow },
+		{ "pin", key_pin },
+		{ "unpin", key_unpin },
+		{ "passphrase", key_passphrase },
+	};
+	size_t i;
+
+	if (cli_want_help(argc, argv)) {
+		cli_usage(usage, stdout);
+		return (EXIT_OK);
+	}
+	if (argc < 2)
+		return (cli_usage_error(usage, "which key command?"));
+	for (i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return (verbs[i].fn(argc - 1, argv + 1, cli));
+	return (cli_usage_error(usage, "unknown key command '%s'", argv[1]));
 }

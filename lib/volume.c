@@ -1,0 +1,1859 @@
+/*
+ * volume: vol-NNNN.tar.zst.age, written and read in one streaming pass.
+ *
+ * Writer:  file data -> SHA-256 of the content -> libarchive pax writer
+ *          -> gather small writes -> ZSTD_compressStream2 (worker threads)
+ *          -> age_encrypt_write -> SHA-256 of the object and of the payload
+ *          -> the caller's sink.
+ * Reader:  the caller's source -> SHA-256 of the object and payload
+ *          -> age_decrypt_read -> ZSTD_decompressStream -> libarchive tar
+ *          reader -> data (hashed) or archive_write_disk.
+ *
+ * The pax writer is the full interchange one rather than "restricted":
+ * restricted pax drops sub-second mtimes from every entry that needs no
+ * extended header for another reason, and coffer records mtimes in
+ * nanoseconds.  atime, ctime and birth time are not stored (they cannot be
+ * restored and would only add headers).  The output is plain pax that GNU
+ * tar reads without warnings.
+ *
+ * Names are converted by libarchive according to LC_CTYPE; every entry
+ * point switches the calling thread to C.UTF-8 (uselocale) so that the
+ * volume does not depend on the environment: valid UTF-8 names go into pax
+ * records as UTF-8, other names as raw bytes under hdrcharset=BINARY.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <zstd.h>
+
+#include "age.h"
+#include "crypto.h"
+#include "util.h"
+#include "volume.h"
+#include "warnp.h"
+
+#define BUFSIZE (1024 * 1024)           /* data, zstd in and out */
+#define DIRECT_MIN (64 * 1024)          /* tar writes passed straight on */
+#define WINDOWLOG_MAX 27                /* plain `zstd -d` accepts it */
+#define DEFAULT_LEVEL 3
+
+static const uint8_t zeros[64 * 1024];
+
+/* ---------------------------------------------------------------- locale */
+
+static pthread_once_t locale_once = PTHREAD_ONCE_INIT;
+static locale_t utf8_locale = (locale_t)0;
+
+static void
+locale_init(void)
+{
+
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Switch this thread to C.UTF-8; returns what to give locale_leave. */
+static locale_t
+locale_enter(void)
+{
+
+	pthread_once(&locale_once, locale_init);
+	if (utf8_locale == (locale_t)0)
+		return ((locale_t)0);
+	return (uselocale(utf8_locale));
+}
+
+static void
+locale_leave(locale_t old)
+{
+
+	if (old != (locale_t)0)
+		uselocale(old);
+}
+
+/* ---------------------------------------------------------------- hashes */
+
+/*
+ * The SHA-256 of an object and of its payload after the age header, fed
+ * with the object's bytes in order.  The header length is known only after
+ * age has written or read the header, so the bytes before that are kept.
+ */
+struct objhash {
+	struct crypto_sha256 *all;
+	struct crypto_sha256 *payload;
+	uint64_t off;           /* bytes seen */
+	uint64_t hdr;           /* header length, UINT64_MAX until known */
+	uint8_t *pending;       /* bytes [0, npending) while hdr unknown */
+	size_t npending;
+	size_t pendsize;
+};
+
+static int
+objhash_init(struct objhash *h)
+{
+
+	memset(h, 0, sizeof(*h));
+	h->hdr = UINT64_MAX;
+	if ((h->all = crypto_sha256_new()) == NULL ||
+	    (h->payload = crypto_sha256_new()) == NULL)
+		return (-1);
+	return (0);
+}
+
+static void
+objhash_free(struct objhash *h)
+{
+
+	crypto_sha256_free(h->all);
+	crypto_sha256_free(h->payload);
+	free(h->pending);
+	memset(h, 0, sizeof(*h));
+}
+
+static int
+objhash_update(struct objhash *h, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint8_t *np;
+	size_t ns, skip;
+
+	crypto_sha256_update(h->all, buf, len);
+	if (h->hdr == UINT64_MAX) {
+		if (h->npending + len > h->pendsize) {
+			ns = (h->npending + len) * 2 + 1024;
+			if ((np = realloc(h->pending, ns)) == NULL) {
+				warnp("cannot allocate memory");
+				return (-1);
+			}
+			h->pending = np;
+			h->pendsize = ns;
+		}
+		memcpy(h->pending + h->npending, buf, len);
+		h->npending += len;
+	} else if (h->off + len > h->hdr) {
+		skip = h->off >= h->hdr ? 0 : (size_t)(h->hdr - h->off);
+		crypto_sha256_update(h->payload, p + skip, len - skip);
+	}
+	h->off += len;
+	return (0);
+}
+
+static void
+objhash_set_header(struct objhash *h, uint64_t hdr)
+{
+
+	h->hdr = hdr;
+	if (h->npending > hdr)
+		crypto_sha256_update(h->payload, h->pending + hdr,
+		    h->npending - (size_t)hdr);
+	free(h->pending);
+	h->pending = NULL;
+	h->npending = h->pendsize = 0;
+}
+
+static void
+hash_zeros(struct crypto_sha256 *h, uint64_t n)
+{
+	size_t k;
+
+	while (n > 0) {
+		k = n > sizeof(zeros) ? sizeof(zeros) : (size_t)n;
+		crypto_sha256_update(h, zeros, k);
+		n -= k;
+	}
+}
+
+/* ---------------------------------------------------------------- writer */
+
+/* A file stored with data in this volume, for later hard links to it. */
+struct link_node {
+	struct link_node *next;
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	uint8_t sha256[VOLUME_SHA256_LEN];
+	char name[];
+};
+
+struct volume_writer {
+	char *name;
+	volume_write_fn *write;
+	void *cookie;
+	struct age_encryptor *enc;
+	ZSTD_CCtx *cctx;
+	struct archive *a;              /* pax writer */
+	struct archive *disk;           /* metadata from disk */
+	struct archive_entry *last;     /* backs the info strings */
+	struct objhash oh;
+	struct crypto_sha256 *content;
+	uint8_t *gbuf;                  /* small tar writes gathered */
+	size_t gpos;
+	uint8_t *zbuf;                  /* zstd output */
+	size_t zpos;
+	uint8_t *dbuf;                  /* file data */
+	uint64_t bytes_in;
+	uint64_t entries;
+	struct link_node **links;
+	size_t nbuckets;
+	size_t nlinks;
+	const char *cur;                /* entry being written, for messages */
+	int failed;
+	int finished;
+	int aborting;
+};
+
+/* age output: hash, count and pass on to the caller's sink. */
+static int
+w_age_out(void *cookie, const void *buf, size_t len)
+{
+	struct volume_writer *w = cookie;
+
+	if (objhash_update(&w->oh, buf, len))
+		return (-1);
+	return (w->write(w->cookie, buf, len));
+}
+
+/* Encrypt and send what zstd produced. */
+static int
+w_drain(struct volume_writer *w)
+{
+
+	if (w->zpos == 0)
+		return (0);
+	if (age_encrypt_write(w->enc, w->zbuf, w->zpos)) {
+		warn0("cannot write volume '%s'", w->name);
+		return (-1);
+	}
+	w->zpos = 0;
+	return (0);
+}
+
+/* Compress len bytes (op ZSTD_e_end: and end the frame). */
+static int
+w_zfeed(struct volume_writer *w, const void *buf, size_t len,
+    ZSTD_EndDirective op)
+{
+	ZSTD_inBuffer in = { buf, len, 0 };
+	ZSTD_outBuffer out;
+	size_t ret;
+
+	for (;;) {
+		out.dst = w->zbuf;
+		out.size = BUFSIZE;
+		out.pos = w->zpos;
+		ret = ZSTD_compressStream2(w->cctx, &out, &in, op);
+		if (ZSTD_isError(ret)) {
+			warn0("cannot compress volume '%s': zstd: %s", w->name,
+			    ZSTD_getErrorName(ret));
+			return (-1);
+		}
+		w->zpos = out.pos;
+		if (w->zpos == BUFSIZE || (op == ZSTD_e_end && ret == 0))
+			if (w_drain(w))
+				return (-1);
+		if (op == ZSTD_e_end ? ret == 0 : in.pos == in.size)
+			return (0);
+	}
+}
+
+static int
+w_gather_flush(struct volume_writer *w)
+{
+
+	if (w->gpos == 0)
+		return (0);
+	if (w_zfeed(w, w->gbuf, w->gpos, ZSTD_e_continue))
+		return (-1);
+	w->gpos = 0;
+	return (0);
+}
+
+/* libarchive's output: headers and padding are gathered, data passes. */
+static la_ssize_t
+w_tar_write(struct archive *a, void *cookie, const void *buf, size_t len)
+{
+	struct volume_writer *w = cookie;
+
+	if (w->aborting)
+		return ((la_ssize_t)len);
+	if (w->failed)
+		goto fail;
+	w->bytes_in += len;
+	if (len >= DIRECT_MIN) {
+		if (w_gather_flush(w) ||
+		    w_zfeed(w, buf, len, ZSTD_e_continue))
+			goto fail;
+	} else {
+		if (w->gpos + len > BUFSIZE && w_gather_flush(w))
+			goto fail;
+		memcpy(w->gbuf + w->gpos, buf, len);
+		w->gpos += len;
+	}
+	return ((la_ssize_t)len);
+
+fail:
+	w->failed = 1;
+	archive_set_error(a, EIO, "cannot write volume");
+	return (-1);
+}
+
+static int
+online_cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return (n < 1 ? 1 : n > 64 ? 64 : (int)n);
+}
+
+static int
+w_zstd_setup(struct volume_writer *w, const struct volume_params *p)
+{
+	int level = p->zstd_level != 0 ? p->zstd_level : DEFAULT_LEVEL;
+	int workers = p->zstd_workers;
+	size_t ret;
+
+	if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
+		warn0("zstd level %d out of range (%d to %d)", level,
+		    ZSTD_minCLevel(), ZSTD_maxCLevel());
+		return (-1);
+	}
+	if (workers == 0)
+		workers = online_cores();
+	else if (workers < 0)
+		workers = 0;
+	if ((w->cctx = ZSTD_createCCtx()) == NULL) {
+		warn0("cannot allocate a zstd context");
+		return (-1);
+	}
+	if (ZSTD_isError(ret = ZSTD_CCtx_setParameter(w->cctx,
+	    ZSTD_c_compressionLevel, level)) ||
+	    ZSTD_isError(ret = ZSTD_CCtx_setParameter(w->cctx,
+	    ZSTD_c_checksumFlag, 1)))
+		goto zerr;
+	/*
+	 * The window stays at the level's default, which is at most 2^27
+	 * for every level (ZSTD_WINDOWLOG_LIMIT_DEFAULT: what plain
+	 * `zstd -d` accepts); no larger one is ever asked for.
+	 */
+	/* A libzstd built without threads refuses workers: go without. */
+	if (workers > 0 && ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx,
+	    ZSTD_c_nbWorkers, workers)))
+		warning("zstd without worker threads for volume '%s'",
+		    w->name);
+	return (0);
+
+zerr:
+	warn0("cannot set up zstd for volume '%s': %s", w->name,
+	    ZSTD_getErrorName(ret));
+	return (-1);
+}
+
+struct volume_writer *
+volume_writer_new(const struct volume_params *p, volume_write_fn *write,
+    void *cookie)
+{
+	struct volume_writer *w;
+	locale_t old = locale_enter();
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		warnp("cannot allocate memory");
+		goto err0;
+	}
+	w->write = write;
+	w->cookie = cookie;
+	if ((w->name = util_strdup(p->name != NULL ? p->name : "volume")) ==
+	    NULL)
+		goto err1;
+	if (objhash_init(&w->oh) ||
+	    (w->content = crypto_sha256_new()) == NULL)
+		goto err1;
+	if ((w->gbuf = malloc(BUFSIZE)) == NULL ||
+	    (w->zbuf = malloc(BUFSIZE)) == NULL ||
+	    (w->dbuf = malloc(BUFSIZE)) == NULL) {
+		warnp("cannot allocate memory");
+		goto err1;
+	}
+	if (w_zstd_setup(w, p))
+		goto err1;
+
+	/* The age header goes out now. */
+	if ((w->enc = age_encrypt_new(p->recipients, 0, w_age_out, w)) ==
+	    NULL) {
+		warn0("cannot start volume '%s'", w->name);
+		goto err1;
+	}
+	objhash_set_header(&w->oh, age_encrypt_header_len(w->enc));
+
+	if ((w->a = archive_write_new()) == NULL ||
+	    (w->disk = archive_read_disk_new()) == NULL) {
+		warn0("cannot allocate libarchive objects");
+		goto err1;
+	}
+	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
+	    archive_write_set_format_option(w->a, "pax", "xattrheader",
+	    "SCHILY") != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(w->a, w, NULL, w_tar_write, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		warn0("cannot start volume '%s': %s", w->name,
+		    archive_error_string(w->a));
+		goto err1;
+	}
+	if (archive_read_disk_set_standard_lookup(w->disk) != ARCHIVE_OK ||
+	    archive_read_disk_set_behavior(w->disk,
+	    ARCHIVE_READDISK_NO_FFLAGS) != ARCHIVE_OK) {
+		warn0("cannot start volume '%s': %s", w->name,
+		    archive_error_string(w->disk));
+		goto err1;
+	}
+	w->nbuckets = 256;
+	if ((w->links = calloc(w->nbuckets, sizeof(*w->links))) == NULL) {
+		warnp("cannot allocate memory");
+		goto err1;
+	}
+	locale_leave(old);
+	return (w);
+
+err1:
+	volume_writer_free(w);
+err0:
+	locale_leave(old);
+	return (NULL);
+}
+
+static size_t
+link_bucket(size_t nbuckets, dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)ino ^ (uint64_t)dev << 32) *
+	    0x9e3779b97f4a7c15ULL;
+
+	return ((size_t)(h >> 32) & (nbuckets - 1));
+}
+
+static struct link_node *
+link_find(const struct volume_writer *w, dev_t dev, ino_t ino)
+{
+	struct link_node *n;
+
+	for (n = w->links[link_bucket(w->nbuckets, dev, ino)]; n != NULL;
+	    n = n->next)
+		if (n->dev == dev && n->ino == ino)
+			return (n);
+	return (NULL);
+}
+
+static int
+link_add(struct volume_writer *w, dev_t dev, ino_t ino, const char *name,
+    uint64_t size, const uint8_t sha256[VOLUME_SHA256_LEN])
+{
+	struct link_node *n, **nb, *next;
+	size_t len = strlen(name), nnb, i, b;
+
+	if (w->nlinks >= w->nbuckets) {
+		nnb = w->nbuckets * 2;
+		if ((nb = calloc(nnb, sizeof(*nb))) == NULL)
+			goto nomem;
+		for (i = 0; i < w->nbuckets; i++)
+			for (n = w->links[i]; n != NULL; n = next) {
+				next = n->next;
+				b = link_bucket(nnb, n->dev, n->ino);
+				n->next = nb[b];
+				nb[b] = n;
+			}
+		free(w->links);
+		w->links = nb;
+		w->nbuckets = nnb;
+	}
+	if ((n = malloc(sizeof(*n) + len + 1)) == NULL)
+		goto nomem;
+	n->dev = dev;
+	n->ino = ino;
+	n->size = size;
+	memcpy(n->sha256, sha256, VOLUME_SHA256_LEN);
+	memcpy(n->name, name, len + 1);
+	b = link_bucket(w->nbuckets, dev, ino);
+	n->next = w->links[b];
+	w->links[b] = n;
+	w->nlinks++;
+	return (0);
+
+nomem:
+	warnp("cannot allocate memory");
+	return (-1);
+}
+
+/* The sparse map of e as an array (caller frees), or NULL if none. */
+static struct volume_sparse *
+sparse_map(struct archive_entry *e, size_t *n)
+{
+	struct volume_sparse *m;
+	la_int64_t off, len;
+	int count, i = 0;
+
+	*n = 0;
+	if ((count = archive_entry_sparse_reset(e)) <= 0)
+		return (NULL);
+	if ((m = calloc((size_t)count, sizeof(*m))) == NULL)
+		return (NULL);
+	while (i < count &&
+	    archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
+		m[i].offset = (uint64_t)off;
+		m[i].len = (uint64_t)len;
+		i++;
+	}
+	*n = (size_t)i;
+	return (m);
+}
+
+/*
+ * Store size bytes of data from fd (pread from offset, or read() when
+ * offset is -1) for the entry just written, hashing them into sha256.
+ * Holes of a sparse map are hashed as zeros without being read (the pax
+ * writer drops them).  A file that ends early is padded with zeros
+ * (*changed set); a read error pads too (*read_error set, reported).
+ * Returns 0, or -1 if the volume failed.
+ */
+static int
+w_data(struct volume_writer *w, int fd, int64_t offset, uint64_t size,
+    const struct volume_sparse *sp, size_t nsp, uint8_t sha256[32],
+    int *changed, int *read_error)
+{
+	uint64_t pos = 0, left = size, hole;
+	size_t want, s = 0;
+	ssize_t n;
+	la_ssize_t wr;
+	int eof = 0;
+	const uint8_t *src;
+
+	crypto_sha256_reset(w->content);
+	while (left > 0) {
+		want = left > BUFSIZE ? BUFSIZE : (size_t)left;
+		/* In a hole of the sparse map? */
+		while (s < nsp && sp[s].offset + sp[s].len <= pos)
+			s++;
+		hole = 0;
+		if (nsp > 0 && offset >= 0) {
+			if (s == nsp)
+				hole = size - pos;
+			else if (sp[s].offset > pos)
+				hole = sp[s].offset - pos;
+			else if (sp[s].offset + sp[s].len - pos < want)
+				want = (size_t)(sp[s].offset + sp[s].len -
+				    pos);
+		}
+		if (hole > 0) {
+			want = hole > sizeof(zeros) ? sizeof(zeros) :
+			    (size_t)hole;
+			src = zeros;
+			n = (ssize_t)want;
+			if (offset >= 0)
+				offset += (int64_t)want;
+		} else {
+			src = w->dbuf;
+			n = 0;
+			while (!eof && (size_t)n < want) {
+				ssize_t k = offset >= 0 ?
+				    pread(fd, w->dbuf + n, want - (size_t)n,
+				    (off_t)offset) :
+				    read(fd, w->dbuf + n, want - (size_t)n);
+
+				if (k < 0 && errno == EINTR)
+					continue;
+				if (k < 0) {
+					warnp("cannot read '%s' for volume "
+					    "'%s'", w->cur, w->name);
+					*read_error = 1;
+					eof = 1;
+				} else if (k == 0) {
+					*changed = 1;
+					eof = 1;
+				} else {
+					n += k;
+					if (offset >= 0)
+						offset += k;
+				}
+			}
+			if ((size_t)n < want) {
+				/* Keep the header's promise: pad. */
+				memset(w->dbuf + n, 0, want - (size_t)n);
+				n = (ssize_t)want;
+			}
+		}
+		crypto_sha256_update(w->content, src, (size_t)n);
+		wr = archive_write_data(w->a, src, (size_t)n);
+		if (wr < 0) {
+			warn0("cannot write '%s' to volume '%s': %s", w->cur,
+			    w->name, archive_error_string(w->a));
+			w->failed = 1;
+			return (-1);
+		}
+		pos += (uint64_t)n;
+		left -= (uint64_t)n;
+	}
+	crypto_sha256_final(w->content, sha256);
+	return (0);
+}
+
+/* Write e's header.  0, 1 (entry refused, volume intact), -1. */
+static int
+w_header(struct volume_writer *w, struct archive_entry *e)
+{
+	int r;
+
+	if (w->failed) {
+		warn0("volume '%s' has failed", w->name);
+		return (-1);
+	}
+	r = archive_write_header(w->a, e);
+	if (r == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		/* WARN: a name stored as binary; that is by design. */
+		w->entries++;
+		return (0);
+	}
+	if (r == ARCHIVE_FAILED && !w->failed) {
+		warning("cannot store '%s' in volume '%s': %s", w->cur,
+		    w->name, archive_error_string(w->a));
+		return (1);
+	}
+	warn0("cannot write '%s' to volume '%s': %s", w->cur, w->name,
+	    archive_error_string(w->a));
+	w->failed = 1;
+	return (-1);
+}
+
+static int
+w_finish_entry(struct volume_writer *w)
+{
+
+	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN) {
+		warn0("cannot write '%s' to volume '%s': %s", w->cur,
+		    w->name, archive_error_string(w->a));
+		w->failed = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Keep e as the backing of info's strings. */
+static void
+w_keep_entry(struct volume_writer *w, struct archive_entry *e)
+{
+
+	archive_entry_free(w->last);
+	w->last = e;
+}
+
+static enum volume_type
+type_of(struct archive_entry *e)
+{
+
+	if (archive_entry_hardlink(e) != NULL)
+		return (VOLUME_HARDLINK);
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG:
+		return (VOLUME_REG);
+	case AE_IFDIR:
+		return (VOLUME_DIR);
+	case AE_IFLNK:
+		return (VOLUME_SYMLINK);
+	case AE_IFIFO:
+		return (VOLUME_FIFO);
+	case AE_IFCHR:
+		return (VOLUME_CHR);
+	case AE_IFBLK:
+		return (VOLUME_BLK);
+	default:
+		return ((enum volume_type)0);
+	}
+}
+
+/* Fill the plain fields of an entry description from e. */
+static void
+entry_describe(struct archive_entry *e, struct volume_entry *d)
+{
+
+	memset(d, 0, sizeof(*d));
+	d->path = archive_entry_pathname(e);
+	d->type = type_of(e);
+	d->mode = archive_entry_perm(e);
+	d->uid = (uint64_t)archive_entry_uid(e);
+	d->gid = (uint64_t)archive_entry_gid(e);
+	d->uname = archive_entry_uname(e);
+	d->gname = archive_entry_gname(e);
+	d->mtime_ns = (int64_t)archive_entry_mtime(e) * 1000000000 +
+	    archive_entry_mtime_nsec(e);
+	d->size = d->type == VOLUME_REG ? (uint64_t)archive_entry_size(e) :
+	    0;
+	if (d->type == VOLUME_HARDLINK)
+		d->link = archive_entry_hardlink(e);
+	else if (d->type == VOLUME_SYMLINK)
+		d->link = archive_entry_symlink(e);
+	if (d->type == VOLUME_CHR || d->type == VOLUME_BLK)
+		d->rdev = archive_entry_rdev(e);
+}
+
+/* Did the file change between st0 (before reading) and now? */
+static int
+changed_since(int fd, const char *path, const struct stat *st0)
+{
+	struct stat st;
+
+	if ((fd >= 0 ? fstat(fd, &st) : lstat(path, &st)) != 0)
+		return (1);
+	return (st.st_size != st0->st_size ||
+	    st.st_mtim.tv_sec != st0->st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != st0->st_mtim.tv_nsec ||
+	    st.st_ctim.tv_sec != st0->st_ctim.tv_sec ||
+	    st.st_ctim.tv_nsec != st0->st_ctim.tv_nsec);
+}
+
+/* Open a regular file for reading its data: 0, 1 (skip, warned), -1. */
+static int
+open_data(struct volume_writer *w, const char *path, int *fd,
+    struct stat *st)
+{
+
+	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK | O_NOATIME);
+	if (*fd < 0 && errno == EPERM)
+		*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		    O_NOCTTY | O_NONBLOCK);
+	if (*fd < 0) {
+		warnp("skipping '%s'", path);
+		return (1);
+	}
+	if (fstat(*fd, st) != 0) {
+		warnp("skipping '%s'", path);
+		goto skip;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		warning("skipping '%s': no longer a regular file", path);
+		goto skip;
+	}
+	(void)posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return (0);
+
+skip:
+	close(*fd);
+	*fd = -1;
+	return (1);
+}
+
+static void
+info_fill(struct volume_file_info *info, struct archive_entry *e,
+    const struct stat *st)
+{
+
+	memset(info, 0, sizeof(*info));
+	entry_describe(e, &info->entry);
+	info->dev = st->st_dev;
+	info->ino = st->st_ino;
+	info->nlink = (uint64_t)st->st_nlink;
+}
+
+int
+volume_add_path(struct volume_writer *w, const char *abs_path,
+    const char *archive_name, uint8_t sha256_out[VOLUME_SHA256_LEN],
+    struct volume_file_info *info_out)
+{
+	struct volume_file_info info;
+	struct archive_entry *e = NULL;
+	struct volume_sparse *sp = NULL;
+	struct link_node *ln = NULL;
+	struct stat st;
+	size_t nsp = 0;
+	int fd = -1, r, rc = -1;
+	locale_t old = locale_enter();
+
+	memset(&info, 0, sizeof(info));
+	w->cur = archive_name;
+	if (w->failed || w->finished) {
+		warn0("volume '%s' is %s", w->name,
+		    w->failed ? "spoiled" : "finished");
+		goto done;
+	}
+	if (lstat(abs_path, &st) != 0) {
+		if (errno == ENOENT)
+			warning("skipping '%s': it vanished", abs_path);
+		else
+			warnp("skipping '%s'", abs_path);
+		rc = 1;
+		goto done;
+	}
+	if (S_ISSOCK(st.st_mode)) {
+		warning("skipping socket '%s'", abs_path);
+		rc = 1;
+		goto done;
+	}
+	if (S_ISREG(st.st_mode) &&
+	    (rc = open_data(w, abs_path, &fd, &st)) != 0)
+		goto done;
+	rc = -1;
+	if ((e = archive_entry_new()) == NULL) {
+		warnp("cannot allocate memory");
+		goto done;
+	}
+	archive_entry_copy_sourcepath(e, abs_path);
+	r = archive_read_disk_entry_from_file(w->disk, e, fd, &st);
+	if (r < ARCHIVE_WARN) {
+		warning("skipping '%s': %s", abs_path,
+		    archive_error_string(w->disk));
+		rc = 1;
+		goto done;
+	}
+	if (r == ARCHIVE_WARN)
+		warning("'%s': %s", abs_path, archive_error_string(w->disk));
+	archive_entry_copy_pathname(e, archive_name);
+	archive_entry_unset_atime(e);
+	archive_entry_unset_ctime(e);
+	archive_entry_unset_birthtime(e);
+	if (S_ISREG(st.st_mode) && st.st_nlink > 1 &&
+	    (ln = link_find(w, st.st_dev, st.st_ino)) != NULL) {
+		archive_entry_copy_hardlink(e, ln->name);
+		archive_entry_sparse_clear(e);
+		archive_entry_set_size(e, 0);
+	} else if (S_ISREG(st.st_mode))
+		sp = sparse_map(e, &nsp);
+
+	if ((r = w_header(w, e)) != 0) {
+		rc = r;
+		goto done;
+	}
+	info_fill(&info, e, &st);
+	if (ln != NULL) {
+		memcpy(info.sha256, ln->sha256, VOLUME_SHA256_LEN);
+		info.entry.size = ln->size;
+	} else if (S_ISREG(st.st_mode)) {
+		if (w_data(w, fd, 0, (uint64_t)st.st_size, sp, nsp,
+		    info.sha256, &info.changed, &info.read_error))
+			goto done;
+		if (changed_since(fd, abs_path, &st))
+			info.changed = 1;
+	}
+	if (w_finish_entry(w))
+		goto done;
+	if (ln == NULL && S_ISREG(st.st_mode) && st.st_nlink > 1 &&
+	    link_add(w, st.st_dev, st.st_ino, archive_entry_pathname(e),
+	    (uint64_t)st.st_size, info.sha256))
+		goto done;
+	rc = 0;
+
+done:
+	if (rc == 0) {
+		if (ln != NULL)
+			info.entry.link = ln->name;
+		if (sha256_out != NULL)
+			memcpy(sha256_out, info.sha256, VOLUME_SHA256_LEN);
+		if (info_out != NULL)
+			*info_out = info;
+		w_keep_entry(w, e);
+	} else
+		archive_entry_free(e);
+	free(sp);
+	if (fd >= 0)
+		close(fd);
+	w->cur = NULL;
+	locale_leave(old);
+	return (rc);
+}
+
+int
+volume_add_part(struct volume_writer *w, const char *abs_path,
+    const char *archive_name, uint64_t offset, uint64_t len,
+    uint8_t sha256_out[VOLUME_SHA256_LEN], struct volume_file_info *info_out)
+{
+	struct volume_file_info info;
+	struct archive_entry *e = NULL;
+	struct stat st;
+	const char *s;
+	int fd = -1, r, rc = -1;
+	locale_t old = locale_enter();
+
+	memset(&info, 0, sizeof(info));
+	w->cur = archive_name;
+	if (w->failed || w->finished) {
+		warn0("volume '%s' is %s", w->name,
+		    w->failed ? "spoiled" : "finished");
+		goto done;
+	}
+	if (offset > INT64_MAX || len > INT64_MAX - offset) {
+		warn0("part of '%s' out of range", abs_path);
+		goto done;
+	}
+	if ((rc = open_data(w, abs_path, &fd, &st)) != 0)
+		goto done;
+	rc = -1;
+	if ((e = archive_entry_new()) == NULL) {
+		warnp("cannot allocate memory");
+		goto done;
+	}
+	archive_entry_copy_pathname(e, archive_name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, st.st_mode & 07777);
+	archive_entry_set_uid(e, st.st_uid);
+	archive_entry_set_gid(e, st.st_gid);
+	if ((s = archive_read_disk_uname(w->disk, st.st_uid)) != NULL)
+		archive_entry_copy_uname(e, s);
+	if ((s = archive_read_disk_gname(w->disk, st.st_gid)) != NULL)
+		archive_entry_copy_gname(e, s);
+	archive_entry_set_mtime(e, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	archive_entry_set_size(e, (la_int64_t)len);
+	if ((r = w_header(w, e)) != 0) {
+		rc = r;
+		goto done;
+	}
+	info_fill(&info, e, &st);
+	if (w_data(w, fd, (int64_t)offset, len, NULL, 0, info.sha256,
+	    &info.changed, &info.read_error))
+		goto done;
+	if (changed_since(fd, abs_path, &st))
+		info.changed = 1;
+	if (w_finish_entry(w))
+		goto done;
+	rc = 0;
+
+done:
+	if (rc == 0) {
+		if (sha256_out != NULL)
+			memcpy(sha256_out, info.sha256, VOLUME_SHA256_LEN);
+		if (info_out != NULL)
+			*info_out = info;
+		w_keep_entry(w, e);
+	} else
+		archive_entry_free(e);
+	if (fd >= 0)
+		close(fd);
+	w->cur = NULL;
+	locale_leave(old);
+	return (rc);
+}
+
+/* Build a libarchive entry from a description: NULL if it is not valid
+ * (reported). */
+static struct archive_entry *
+entry_build(struct volume_writer *w, const struct volume_entry *d)
+{
+	static const mode_t types[] = {
+		[VOLUME_REG] = AE_IFREG, [VOLUME_DIR] = AE_IFDIR,
+		[VOLUME_SYMLINK] = AE_IFLNK, [VOLUME_HARDLINK] = AE_IFREG,
+		[VOLUME_FIFO] = AE_IFIFO, [VOLUME_CHR] = AE_IFCHR,
+		[VOLUME_BLK] = AE_IFBLK
+	};
+	struct archive_entry *e;
+	size_t i;
+
+	if (d->path == NULL || d->path[0] == '\0' ||
+	    (unsigned)d->type >= ARRAY_SIZE(types) || d->type == 0 ||
+	    ((d->type == VOLUME_SYMLINK || d->type == VOLUME_HARDLINK) &&
+	    d->link == NULL) || d->size > INT64_MAX) {
+		warn0("cannot store '%s' in volume '%s': invalid entry",
+		    d->path != NULL ? d->path : "", w->name);
+		return (NULL);
+	}
+	if ((e = archive_entry_new()) == NULL) {
+		warnp("cannot allocate memory");
+		return (NULL);
+	}
+	archive_entry_copy_pathname(e, d->path);
+	archive_entry_set_filetype(e, types[d->type]);
+	archive_entry_set_perm(e, d->mode & 07777);
+	archive_entry_set_uid(e, (la_int64_t)d->uid);
+	archive_entry_set_gid(e, (la_int64_t)d->gid);
+	if (d->uname != NULL)
+		archive_entry_copy_uname(e, d->uname);
+	if (d->gname != NULL)
+		archive_entry_copy_gname(e, d->gname);
+	archive_entry_set_mtime(e, (time_t)(d->mtime_ns / 1000000000 -
+	    (d->mtime_ns % 1000000000 < 0)),
+	    (long)((d->mtime_ns % 1000000000 + 1000000000) % 1000000000));
+	if (d->type == VOLUME_REG)
+		archive_entry_set_size(e, (la_int64_t)d->size);
+	if (d->type == VOLUME_SYMLINK)
+		archive_entry_copy_symlink(e, d->link);
+	if (d->type == VOLUME_HARDLINK)
+		archive_entry_copy_hardlink(e, d->link);
+	if (d->type == VOLUME_CHR || d->type == VOLUME_BLK)
+		archive_entry_set_rdev(e, d->rdev);
+	for (i = 0; i < d->nxattrs; i++)
+		archive_entry_xattr_add_entry(e, d->xattrs[i].name,
+		    d->xattrs[i].value, d->xattrs[i].len);
+	if ((d->acl_access != NULL && archive_entry_acl_from_text(e,
+	    d->acl_access, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) != ARCHIVE_OK) ||
+	    (d->acl_default != NULL && archive_entry_acl_from_text(e,
+	    d->acl_default, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) != ARCHIVE_OK)) {
+		warn0("cannot store '%s' in volume '%s': invalid ACL",
+		    d->path, w->name);
+		archive_entry_free(e);
+		return (NULL);
+	}
+	if (d->type == VOLUME_REG)
+		for (i = 0; i < d->nsparse; i++)
+			archive_entry_sparse_add_entry(e,
+			    (la_int64_t)d->sparse[i].offset,
+			    (la_int64_t)d->sparse[i].len);
+	return (e);
+}
+
+int
+volume_add_file(struct volume_writer *w, const struct volume_entry *d,
+    int fd, uint8_t sha256_out[VOLUME_SHA256_LEN])
+{
+	struct archive_entry *e = NULL;
+	uint8_t sha[VOLUME_SHA256_LEN];
+	int changed = 0, read_error = 0, r, rc = -1;
+	locale_t old = locale_enter();
+
+	memset(sha, 0, sizeof(sha));
+	w->cur = d->path;
+	if (w->failed || w->finished) {
+		warn0("volume '%s' is %s", w->name,
+		    w->failed ? "spoiled" : "finished");
+		goto done;
+	}
+	if ((e = entry_build(w, d)) == NULL) {
+		rc = 1;
+		goto done;
+	}
+	archive_entry_unset_atime(e);
+	archive_entry_unset_ctime(e);
+	if ((r = w_header(w, e)) != 0) {
+		rc = r;
+		goto done;
+	}
+	if (d->type == VOLUME_REG) {
+		if (w_data(w, fd, -1, d->size, d->sparse, d->nsparse, sha,
+		    &changed, &read_error))
+			goto done;
+		if (changed)
+			warning("'%s' ended before its %llu bytes; padded with "
+			    "zeros in volume '%s'", d->path,
+			    (unsigned long long)d->size, w->name);
+	}
+	if (w_finish_entry(w))
+		goto done;
+	rc = 0;
+
+done:
+	if (sha256_out != NULL)
+		memcpy(sha256_out, sha, VOLUME_SHA256_LEN);
+	archive_entry_free(e);
+	w->cur = NULL;
+	locale_leave(old);
+	return (rc);
+}
+
+uint64_t
+volume_bytes_out(const struct volume_writer *w)
+{
+
+	return (w->oh.off);
+}
+
+uint64_t
+volume_bytes_in(const struct volume_writer *w)
+{
+
+	return (w->bytes_in);
+}
+
+int
+volume_writer_finish(struct volume_writer *w, struct volume_result *res)
+{
+	int rc = -1;
+	locale_t old = locale_enter();
+
+	if (w->failed || w->finished) {
+		warn0("volume '%s' is %s", w->name,
+		    w->failed ? "spoiled" : "finished");
+		goto done;
+	}
+	if (archive_write_close(w->a) != ARCHIVE_OK) {
+		if (!w->failed)
+			warn0("cannot end volume '%s': %s", w->name,
+			    archive_error_string(w->a));
+		goto fail;
+	}
+	if (w_gather_flush(w) || w_zfeed(w, NULL, 0, ZSTD_e_end) ||
+	    w_drain(w))
+		goto fail;
+	if (age_encrypt_finish(w->enc)) {
+		warn0("cannot end volume '%s'", w->name);
+		goto fail;
+	}
+	w->finished = 1;
+	if (res != NULL) {
+		memset(res, 0, sizeof(*res));
+		res->size = w->oh.off;
+		res->header_len = w->oh.hdr;
+		res->tar_bytes = w->bytes_in;
+		res->entries = w->entries;
+		crypto_sha256_final(w->oh.all, res->sha256);
+		crypto_sha256_final(w->oh.payload, res->payload_sha256);
+	}
+	rc = 0;
+	goto done;
+
+fail:
+	w->failed = 1;
+done:
+	locale_leave(old);
+	return (rc);
+}
+
+void
+volume_writer_free(struct volume_writer *w)
+{
+	struct link_node *n, *next;
+	size_t i;
+
+	if (w == NULL)
+		return;
+	/* archive_write_free ends the tar: keep it from the sink. */
+	w->aborting = 1;
+	if (w->a != NULL)
+		archive_write_free(w->a);
+	if (w->disk != NULL)
+		archive_read_free(w->disk);
+	archive_entry_free(w->last);
+	ZSTD_freeCCtx(w->cctx);
+	age_encrypt_free(w->enc);
+	objhash_free(&w->oh);
+	crypto_sha256_free(w->content);
+	free(w->gbuf);
+	free(w->zbuf);
+	free(w->dbuf);
+	for (i = 0; w->links != NULL && i < w->nbuckets; i++)
+		for (n = w->links[i]; n != NULL; n = next) {
+			next = n->next;
+			free(n);
+		}
+	free(w->links);
+	free(w->name);
+	free(w);
+}
+
+/* ---------------------------------------------------------------- reader */
+
+struct volume_reader {
+	char *name;
+	volume_read_fn *read;
+	void *cookie;
+	struct objhash oh;
+	struct age_decryptor *dec;
+	ZSTD_DCtx *dctx;
+	uint8_t *zbuf;                  /* zstd input (age plaintext) */
+	ZSTD_inBuffer zin;
+	int age_eof;
+	int frame_open;                 /* a zstd frame is not complete */
+	uint8_t *tbuf;                  /* tar bytes */
+	uint8_t *dbuf;                  /* entry data */
+	uint64_t tar_bytes;
+	struct archive *a;
+	struct archive_entry *cur;
+	struct crypto_sha256 *content;
+	uint64_t data_pos;              /* data hashed of the entry */
+	int data_done;
+	struct archive *disk;           /* archive_write_disk */
+	int rootfd;
+	char *root;
+	struct volume_xattr *xattrs;
+	size_t xattrcap;
+	char *acl_access;
+	char *acl_default;
+	enum volume_status status;
+	int eof;
+	int finished;
+	uint64_t entries;
+	uint64_t failed;
+	uint64_t warnings;
+};
+
+/* The caller's source, hashed on the way to age. */
+static ssize_t
+r_obj_read(void *cookie, void *buf, size_t len)
+{
+	struct volume_reader *r = cookie;
+	ssize_t n;
+
+	n = r->read(r->cookie, buf, len);
+	if (n > 0 && objhash_update(&r->oh, buf, (size_t)n))
+		return (-1);
+	return (n);
+}
+
+static void
+r_damaged(struct volume_reader *r)
+{
+
+	r->status = VOLUME_DAMAGED;
+}
+
+/* Report an age failure while reading the payload. */
+static void
+r_age_failed(struct volume_reader *r)
+{
+	enum age_error e = age_decrypt_error(r->dec);
+
+	if (e == AGE_ERR_IO || e == AGE_ERR_NOMEM) {
+		warn0("cannot read volume '%s': %s", r->name,
+		    age_strerror(e));
+		r->status = VOLUME_ERROR;
+		return;
+	}
+	warn0("volume '%s' is damaged near byte %llu: %s", r->name,
+	    (unsigned long long)r->oh.off, age_strerror(e));
+	r_damaged(r);
+}
+
+/*
+ * The next tar bytes into r->tbuf: the count, 0 at the end of the stream
+ * (every zstd frame complete, the age stream checked to its end), or -1
+ * (reported, status set).
+ */
+static ssize_t
+r_pull(struct volume_reader *r)
+{
+	ZSTD_outBuffer out = { r->tbuf, BUFSIZE, 0 };
+	ssize_t n;
+	size_t ret;
+
+	if (r->status != VOLUME_OK)
+		return (-1);
+	for (;;) {
+		if (r->zin.pos == r->zin.size && !r->age_eof) {
+			if ((n = age_decrypt_read(r->dec, r->zbuf,
+			    BUFSIZE)) < 0) {
+				r_age_failed(r);
+				return (-1);
+			}
+			if (n == 0) {
+				r->age_eof = 1;
+				/* Nothing may follow the age stream. */
+				if ((n = r_obj_read(r, r->zbuf, 1)) != 0) {
+					if (n > 0) {
+						warn0("volume '%s' has data "
+						    "after its end", r->name);
+						r_damaged(r);
+					} else
+						r->status = VOLUME_ERROR;
+					return (-1);
+				}
+			}
+			r->zin.src = r->zbuf;
+			r->zin.size = (size_t)n;
+			r->zin.pos = 0;
+		}
+		ret = ZSTD_decompressStream(r->dctx, &out, &r->zin);
+		if (ZSTD_isError(ret)) {
+			warn0("volume '%s' is damaged at tar byte %llu: "
+			    "zstd: %s", r->name,
+			    (unsigned long long)(r->tar_bytes + out.pos),
+			    ZSTD_getErrorName(ret));
+			r_damaged(r);
+			return (-1);
+		}
+		r->frame_open = ret != 0;
+		if (out.pos > 0) {
+			r->tar_bytes += out.pos;
+			return ((ssize_t)out.pos);
+		}
+		if (r->zin.pos == r->zin.size && r->age_eof) {
+			if (r->frame_open) {
+				warn0("volume '%s' is damaged: the zstd "
+				    "stream is truncated", r->name);
+				r_damaged(r);
+				return (-1);
+			}
+			return (0);
+		}
+	}
+}
+
+static la_ssize_t
+r_tar_read(struct archive *a, void *cookie, const void **buf)
+{
+	struct volume_reader *r = cookie;
+	ssize_t n;
+
+	*buf = r->tbuf;
+	if ((n = r_pull(r)) < 0) {
+		archive_set_error(a, EIO, "volume unreadable");
+		return (-1);
+	}
+	return ((la_ssize_t)n);
+}
+
+/* Read the rest of the stream past the tar's end, checking it. */
+static int
+r_drain(struct volume_reader *r)
+{
+	ssize_t n;
+
+	while ((n = r_pull(r)) > 0)
+		;
+	return (n < 0 ? -1 : 0);
+}
+
+/* A tar-level failure (libarchive's message), unless already reported. */
+static void
+r_tar_failed(struct volume_reader *r, const char *what)
+{
+
+	if (r->status != VOLUME_OK)
+		return;
+	warn0("volume '%s' is damaged at tar byte %llu%s%s%s: %s", r->name,
+	    (unsigned long long)archive_filter_bytes(r->a, 0),
+	    what != NULL ? " (in '" : "", what != NULL ? what : "",
+	    what != NULL ? "')" : "", archive_error_string(r->a));
+	r_damaged(r);
+}
+
+struct volume_reader *
+volume_reader_open(const struct age_identities *ids, const char *name,
+    volume_read_fn *read, void *cookie, enum volume_status *status)
+{
+	struct volume_reader *r;
+	enum age_error ae = AGE_OK;
+	enum volume_status st = VOLUME_ERROR;
+	size_t ret;
+	locale_t old = locale_enter();
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		warnp("cannot allocate memory");
+		goto err0;
+	}
+	r->rootfd = -1;
+	r->read = read;
+	r->cookie = cookie;
+	if ((r->name = util_strdup(name != NULL ? name : "volume")) == NULL)
+		goto err1;
+	if (objhash_init(&r->oh) ||
+	    (r->content = crypto_sha256_new()) == NULL)
+		goto err1;
+	if ((r->zbuf = malloc(BUFSIZE)) == NULL ||
+	    (r->tbuf = malloc(BUFSIZE)) == NULL ||
+	    (r->dbuf = malloc(BUFSIZE)) == NULL) {
+		warnp("cannot allocate memory");
+		goto err1;
+	}
+	if ((r->dec = age_decrypt_open(ids, r_obj_read, r, &ae)) == NULL) {
+		warn0("cannot open volume '%s': %s", r->name,
+		    age_strerror(ae));
+		if (ae == AGE_ERR_HEADER || ae == AGE_ERR_HMAC ||
+		    ae == AGE_ERR_ARMOR || ae == AGE_ERR_PAYLOAD)
+			st = VOLUME_DAMAGED;
+		goto err1;
+	}
+	objhash_set_header(&r->oh, age_decrypt_header_len(r->dec));
+	if ((r->dctx = ZSTD_createDCtx()) == NULL) {
+		warn0("cannot allocate a zstd context");
+		goto err1;
+	}
+	if (ZSTD_isError(ret = ZSTD_DCtx_setParameter(r->dctx,
+	    ZSTD_d_windowLogMax, WINDOWLOG_MAX))) {
+		warn0("cannot set up zstd: %s", ZSTD_getErrorName(ret));
+		goto err1;
+	}
+	if ((r->a = archive_read_new()) == NULL) {
+		warn0("cannot allocate libarchive objects");
+		goto err1;
+	}
+	/* Only tar: no decompression filters, no other formats. */
+	if (archive_read_support_format_tar(r->a) != ARCHIVE_OK) {
+		warn0("cannot read volume '%s': %s", r->name,
+		    archive_error_string(r->a));
+		goto err1;
+	}
+	if (archive_read_open(r->a, r, NULL, r_tar_read, NULL) !=
+	    ARCHIVE_OK) {
+		r_tar_failed(r, NULL);
+		st = r->status;
+		goto err1;
+	}
+	st = VOLUME_OK;
+	locale_leave(old);
+	if (status != NULL)
+		*status = st;
+	return (r);
+
+err1:
+	volume_reader_free(r);
+err0:
+	locale_leave(old);
+	if (status != NULL)
+		*status = st;
+	return (NULL);
+}
+
+/* Describe the current entry into info (strings owned by r). */
+static int
+r_describe(struct volume_reader *r, struct volume_entry_info *info)
+{
+	struct archive_entry *e = r->cur;
+	struct volume_xattr *nx;
+	const char *xname;
+	const void *xval;
+	size_t xlen, i = 0;
+	int n;
+
+	memset(info, 0, sizeof(*info));
+	entry_describe(e, &info->entry);
+	if (info->entry.path == NULL)
+		info->entry.path = "";
+	info->offset = (uint64_t)archive_read_header_position(r->a);
+	if ((n = archive_entry_xattr_reset(e)) > 0) {
+		if ((size_t)n > r->xattrcap) {
+			if ((nx = reallocarray(r->xattrs, (size_t)n,
+			    sizeof(*nx))) == NULL) {
+				warnp("cannot allocate memory");
+				r->status = VOLUME_ERROR;
+				return (-1);
+			}
+			r->xattrs = nx;
+			r->xattrcap = (size_t)n;
+		}
+		while (i < (size_t)n && archive_entry_xattr_next(e, &xname,
+		    &xval, &xlen) == ARCHIVE_OK) {
+			r->xattrs[i].name = xname;
+			r->xattrs[i].value = xval;
+			r->xattrs[i].len = xlen;
+			i++;
+		}
+		info->entry.xattrs = r->xattrs;
+		info->entry.nxattrs = i;
+	}
+	free(r->acl_access);
+	free(r->acl_default);
+	r->acl_access = r->acl_default = NULL;
+	if (archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
+		r->acl_access = archive_entry_acl_to_text(e, NULL,
+		    ARCHIVE_ENTRY_ACL_TYPE_ACCESS);
+	if (archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0)
+		r->acl_default = archive_entry_acl_to_text(e, NULL,
+		    ARCHIVE_ENTRY_ACL_TYPE_DEFAULT);
+	info->entry.acl_access = r->acl_access;
+	info->entry.acl_default = r->acl_default;
+	return (0);
+}
+
+/* Go to the next header: 1, 0 at the end (stream checked), -1. */
+static int
+r_next_header(struct volume_reader *r)
+{
+	int rc;
+
+	r->cur = NULL;
+	if (r->eof)
+		return (0);
+	if (r->status != VOLUME_OK)
+		return (-1);
+	rc = archive_read_next_header(r->a, &r->cur);
+	if (rc == ARCHIVE_EOF) {
+		if (r_drain(r))
+			return (-1);
+		r->eof = 1;
+		return (0);
+	}
+	if (rc < ARCHIVE_WARN) {
+		r->cur = NULL;
+		r_tar_failed(r, NULL);
+		return (-1);
+	}
+	if (rc == ARCHIVE_WARN)
+		warning("volume '%s': '%s': %s", r->name,
+		    archive_entry_pathname(r->cur) != NULL ?
+		    archive_entry_pathname(r->cur) : "",
+		    archive_error_string(r->a));
+	r->entries++;
+	crypto_sha256_reset(r->content);
+	r->data_pos = 0;
+	r->data_done = 0;
+	return (1);
+}
+
+int
+volume_next(struct volume_reader *r, struct volume_entry_info *info)
+{
+	int rc;
+	locale_t old = locale_enter();
+
+	if ((rc = r_next_header(r)) == 1 && r_describe(r, info))
+		rc = -1;
+	locale_leave(old);
+	return (rc);
+}
+
+static const char *
+r_cur_name(const struct volume_reader *r)
+{
+	const char *p;
+
+	if (r->cur == NULL || (p = archive_entry_pathname(r->cur)) == NULL)
+		return ("");
+	return (p);
+}
+
+ssize_t
+volume_read_data(struct volume_reader *r, void *buf, size_t len)
+{
+	la_ssize_t n;
+	locale_t old;
+
+	if (r->cur == NULL || r->status != VOLUME_OK) {
+		warn0("volume '%s': no entry to read", r->name);
+		return (-1);
+	}
+	old = locale_enter();
+	n = archive_read_data(r->a, buf, len);
+	if (n < 0) {
+		r_tar_failed(r, r_cur_name(r));
+		n = -1;
+	} else {
+		crypto_sha256_update(r->content, buf, (size_t)n);
+		r->data_pos += (uint64_t)n;
+		if (n == 0)
+			r->data_done = 1;
+	}
+	locale_leave(old);
+	return ((ssize_t)n);
+}
+
+int
+volume_data_sha256(struct volume_reader *r,
+    uint8_t sha256[VOLUME_SHA256_LEN])
+{
+	uint64_t size;
+
+	if (r->cur == NULL) {
+		warn0("volume '%s': no entry to read", r->name);
+		return (-1);
+	}
+	while (!r->data_done)
+		if (volume_read_data(r, r->dbuf, BUFSIZE) < 0)
+			return (-1);
+	/* A sparse file ending in a hole. */
+	size = type_of(r->cur) == VOLUME_REG ?
+	    (uint64_t)archive_entry_size(r->cur) : 0;
+	if (r->data_pos < size) {
+		hash_zeros(r->content, size - r->data_pos);
+		r->data_pos = size;
+	}
+	crypto_sha256_final(r->content, sha256);
+	return (0);
+}
+
+/* The working directory, to come back to: a descriptor or -1 (reported). */
+static int
+cwd_save(void)
+{
+	int fd;
+
+	if ((fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 &&
+	    (fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		warnp("cannot open the working directory");
+	return (fd);
+}
+
+static void
+cwd_restore(int fd)
+{
+
+	if (fchdir(fd) != 0)
+		warnp("cannot return to the working directory");
+	close(fd);
+}
+
+/*
+ * Finish extractions under r->root: libarchive sets directory modes and
+ * times last, by names relative to the working directory, so it must run
+ * in the root.  If it cannot get there, the pending metadata is dropped
+ * (the object leaks) rather than applied elsewhere.
+ */
+static int
+r_disk_close(struct volume_reader *r)
+{
+	int cwd, rc = -1;
+
+	if (r->disk == NULL)
+		return (0);
+	if ((cwd = cwd_save()) < 0)
+		goto leak;
+	if (fchdir(r->rootfd) != 0) {
+		warnp("cannot enter '%s'", r->root);
+		close(cwd);
+		goto leak;
+	}
+	rc = 0;
+	if (archive_write_close(r->disk) != ARCHIVE_OK) {
+		warning("cannot set directory metadata under '%s': %s",
+		    r->root, archive_error_string(r->disk));
+		r->warnings++;
+	}
+	archive_write_free(r->disk);
+	cwd_restore(cwd);
+	goto done;
+
+leak:
+	r->warnings++;
+done:
+	r->disk = NULL;
+	close(r->rootfd);
+	r->rootfd = -1;
+	free(r->root);
+	r->root = NULL;
+	return (rc);
+}
+
+static int
+r_disk_open(struct volume_reader *r, const char *root)
+{
+
+	if (r->disk != NULL && strcmp(r->root, root) == 0)
+		return (0);
+	(void)r_disk_close(r);
+	if ((r->root = util_strdup(root)) == NULL)
+		return (-1);
+	if ((r->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+	    0) {
+		warnp("cannot open '%s'", root);
+		goto err;
+	}
+	if ((r->disk = archive_write_disk_new()) == NULL ||
+	    archive_write_disk_set_standard_lookup(r->disk) != ARCHIVE_OK) {
+		warn0("cannot set up extraction to '%s'", root);
+		goto err;
+	}
+	return (0);
+
+err:
+	if (r->disk != NULL)
+		archive_write_free(r->disk);
+	r->disk = NULL;
+	if (r->rootfd >= 0)
+		close(r->rootfd);
+	r->rootfd = -1;
+	free(r->root);
+	r->root = NULL;
+	return (-1);
+}
+
+/* Write the current entry's data to r->disk, hashing it.  0, 1 (the file
+ * could not be written; counted), -1 (reading failed). */
+static int
+r_extract_data(struct volume_reader *r)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int rc, write_ok = 1;
+
+	for (;;) {
+		rc = archive_read_data_block(r->a, &buf, &len, &off);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (rc < ARCHIVE_WARN) {
+			r_tar_failed(r, r_cur_name(r));
+			return (-1);
+		}
+		if ((uint64_t)off > r->data_pos)
+			hash_zeros(r->content, (uint64_t)off - r->data_pos);
+		crypto_sha256_update(r->content, buf, len);
+		r->data_pos = (uint64_t)off + len;
+		if (write_ok && archive_write_data_block(r->disk, buf, len,
+		    off) < ARCHIVE_OK) {
+			warn0("cannot write '%s' from volume '%s': %s",
+			    r_cur_name(r), r->name,
+			    archive_error_string(r->disk));
+			write_ok = 0;
+		}
+	}
+	return (write_ok ? 0 : 1);
+}
+
+int
+volume_extract(struct volume_reader *r, const char *dest_root, int flags,
+    uint8_t sha256_out[VOLUME_SHA256_LEN])
+{
+	uint8_t sha[VOLUME_SHA256_LEN];
+	int opts, cwd = -1, w, rc = -1;
+	uint64_t size;
+	locale_t old = locale_enter();
+
+	memset(sha, 0, sizeof(sha));
+	if (r->cur == NULL || r->status != VOLUME_OK || r->data_pos > 0 ||
+	    r->data_done) {
+		warn0("volume '%s': no entry to extract", r->name);
+		goto done;
+	}
+	if (r_disk_open(r, dest_root))
+		goto done;
+	opts = ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+	    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+	    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+	    ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+	    ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR;
+	if (geteuid() == 0 && !(flags & VOLUME_EXTRACT_NO_OWNER))
+		opts |= ARCHIVE_EXTRACT_OWNER;
+	if (flags & VOLUME_EXTRACT_NO_OVERWRITE)
+		opts |= ARCHIVE_EXTRACT_NO_OVERWRITE;
+	if (archive_write_disk_set_options(r->disk, opts) != ARCHIVE_OK) {
+		warn0("cannot set up extraction to '%s'", dest_root);
+		goto done;
+	}
+	if ((cwd = cwd_save()) < 0)
+		goto done;
+	if (fchdir(r->rootfd) != 0) {
+		warnp("cannot enter '%s'", dest_root);
+		goto done;
+	}
+
+	w = archive_write_header(r->disk, r->cur);
+	if (w < ARCHIVE_WARN) {
+		warn0("cannot extract '%s' from volume '%s': %s",
+		    r_cur_name(r), r->name, archive_error_string(r->disk));
+		r->failed++;
+		rc = 1;
+		if (w == ARCHIVE_FATAL) {
+			cwd_restore(cwd);
+			cwd = -1;
+			(void)r_disk_close(r);
+		}
+		goto done;
+	}
+	if (w == ARCHIVE_WARN) {
+		warning("'%s' from volume '%s': %s", r_cur_name(r), r->name,
+		    archive_error_string(r->disk));
+		r->warnings++;
+	}
+	rc = 0;
+	if (archive_entry_size(r->cur) > 0) {
+		if ((w = r_extract_data(r)) < 0) {
+			rc = -1;
+			goto done;
+		}
+		if (w > 0) {
+			r->failed++;
+			rc = 1;
+		}
+	}
+	size = type_of(r->cur) == VOLUME_REG ?
+	    (uint64_t)archive_entry_size(r->cur) : 0;
+	if (r->data_pos < size) {
+		hash_zeros(r->content, size - r->data_pos);
+		r->data_pos = size;
+	}
+	r->data_done = 1;
+	if (type_of(r->cur) == VOLUME_REG)
+		crypto_sha256_final(r->content, sha);
+	w = archive_write_finish_entry(r->disk);
+	if (w == ARCHIVE_WARN) {
+		warning("'%s' from volume '%s': %s", r_cur_name(r), r->name,
+		    archive_error_string(r->disk));
+		r->warnings++;
+	} else if (w < ARCHIVE_WARN && rc == 0) {
+		warn0("cannot extract '%s' from volume '%s': %s",
+		    r_cur_name(r), r->name, archive_error_string(r->disk));
+		r->failed++;
+		rc = 1;
+	}
+
+done:
+	if (cwd >= 0)
+		cwd_restore(cwd);
+	if (sha256_out != NULL)
+		memcpy(sha256_out, sha, VOLUME_SHA256_LEN);
+	locale_leave(old);
+	return (rc);
+}
+
+uint64_t
+volume_reader_failed(const struct volume_reader *r)
+{
+
+	return (r->failed);
+}
+
+uint64_t
+volume_reader_warnings(const struct volume_reader *r)
+{
+
+	return (r->warnings);
+}
+
+enum volume_status
+volume_reader_status(const struct volume_reader *r)
+{
+
+	return (r->status);
+}
+
+int
+volume_reader_finish(struct volume_reader *r, struct volume_result *res)
+{
+	int n, rc = -1;
+	locale_t old = locale_enter();
+
+	if (r->finished) {
+		warn0("volume '%s' is finished", r->name);
+		goto done;
+	}
+	while ((n = r_next_header(r)) == 1)
+		;
+	if (r_disk_close(r) != 0 && r->status == VOLUME_OK)
+		r->status = VOLUME_ERROR;
+	if (n < 0 || r->status != VOLUME_OK)
+		goto done;
+	r->finished = 1;
+	if (res != NULL) {
+		memset(res, 0, sizeof(*res));
+		res->size = r->oh.off;
+		res->header_len = r->oh.hdr;
+		res->tar_bytes = r->tar_bytes;
+		res->entries = r->entries;
+		crypto_sha256_final(r->oh.all, res->sha256);
+		crypto_sha256_final(r->oh.payload, res->payload_sha256);
+	}
+	rc = 0;
+
+done:
+	locale_leave(old);
+	return (rc);
+}
+
+void
+volume_reader_free(struct volume_reader *r)
+{
+	locale_t old;
+
+	if (r == NULL)
+		return;
+	old = locale_enter();
+	(void)r_disk_close(r);
+	if (r->a != NULL)
+		archive_read_free(r->a);
+	ZSTD_freeDCtx(r->dctx);
+	age_decrypt_free(r->dec);
+	objhash_free(&r->oh);
+	crypto_sha256_free(r->content);
+	free(r->zbuf);
+	free(r->tbuf);
+	free(r->dbuf);
+	free(r->xattrs);
+	free(r->acl_access);
+	free(r->acl_default);
+	free(r->name);
+	free(r);
+	locale_leave(old);
+}
