@@ -54,45 +54,72 @@ now() {
 	date +%s.%N
 }
 
-# best NAME CMD...: run CMD RUNS times, print the best wall time.
+# child_cpu: user + system CPU seconds of all waited-for children so far
+# (the second line of the POSIX `times`, e.g. "0m1.230000s 0m0.450000s").
+# `times` runs in this shell (not in a $(...) subshell, which has no
+# children of its own).
+child_cpu() {
+	times >times.out
+	tail -n 1 times.out | tr 'ms' '  ' |
+		awk '{ print $1 * 60 + $2 + $3 * 60 + $4 }'
+}
+
+# best NAME OUT CMD...: run CMD RUNS times, removing its output file OUT
+# before each run (so no run pays for freeing the last one's); keep the best wall-clock time and
+# the best CPU time (user + system) in time.NAME and cpu.NAME.
 best() {
 	name=$1
-	shift
+	out=$2
+	shift 2
 	b=
+	bc=
 	i=0
 	while [ $i -lt "$RUNS" ]; do
+		rm -f "$out"
+		child_cpu >cpu0.out
 		t0=$(now)
 		"$@"
 		t1=$(now)
+		child_cpu >cpu1.out
+		c0=$(cat cpu0.out)
+		c1=$(cat cpu1.out)
 		t=$(awk "BEGIN { print $t1 - $t0 }")
+		c=$(awk "BEGIN { print $c1 - $c0 }")
 		if [ -z "$b" ] || [ "$(awk "BEGIN { print ($t < $b) }")" = 1 ]; then
 			b=$t
+		fi
+		if [ -z "$bc" ] || [ "$(awk "BEGIN { print ($c < $bc) }")" = 1 ]; then
+			bc=$c
 		fi
 		i=$((i + 1))
 	done
 	echo "$b" >"time.$name"
+	echo "$bc" >"cpu.$name"
 }
 
 # Interleave the tools so that drift hits both alike.
-best coffer-enc "$COFFER" encrypt -r "$pub" -o coffer.age in
-best age-enc age -r "$pub" -o age.age in
-best coffer-dec "$COFFER" decrypt -i key.txt -o coffer.out age.age
-best age-dec age -d -i key.txt -o age.out age.age
+best coffer-enc coffer.age "$COFFER" encrypt -r "$pub" -o coffer.age in
+best age-enc age.age age -r "$pub" -o age.age in
+best coffer-dec coffer.out "$COFFER" decrypt -i key.txt -o coffer.out age.age
+best age-dec age.out age -d -i key.txt -o age.out age.age
 cmp in coffer.out
 cmp in age.out
 age -d -i key.txt coffer.age | cmp in -
 rm -f coffer.out age.out
 
 report() {
-	c=$(cat "time.coffer-$1")
-	a=$(cat "time.age-$1")
-	awk -v n="$2" -v c="$c" -v a="$a" -v b="$bytes" 'BEGIN {
-		printf "%-8s %9.3f s %8.1f MB/s %9.3f s %8.1f MB/s %7.2f\n",
-		    n, c, b / 1e6 / c, a, b / 1e6 / a, c / a
+	awk -v n="$2" -v c="$(cat "time.coffer-$1")" -v a="$(cat "time.age-$1")" \
+	    -v cc="$(cat "cpu.coffer-$1")" -v ac="$(cat "cpu.age-$1")" \
+	    -v b="$bytes" 'BEGIN {
+		printf "%-8s %7.3f s %7.1f MB/s %7.3f s %7.1f MB/s %6.2f   %6.3f s %6.3f s %6.2f\n",
+		    n, c, b / 1e6 / c, a, b / 1e6 / a, c / a, cc, ac, cc / ac
 	}'
 }
 
-printf '%-8s %22s %22s %7s\n' "" "coffer" "age $(age --version)" "ratio"
+printf '%-8s %-22s %-22s %-6s   %-8s %-8s %s\n' "" "coffer (wall)" \
+    "age $(age --version) (wall)" "ratio" "coffer" "age" "ratio"
+printf '%-8s %-22s %-22s %-6s   %-17s %s\n' "" "" "" "" "(CPU user+sys)" ""
 report enc encrypt
 report dec decrypt
-echo "(ratio = coffer time / age time: below 1 means coffer is faster)"
+echo "(ratio = coffer time / age time: below 1 means coffer is faster;"
+echo " the machine is shared: the CPU columns are the steadier figure)"

@@ -191,15 +191,92 @@ dir_is_empty(const char *dir)
 	return empty;
 }
 
+/* The text of one coffer-vault version (caller frees), or NULL. */
+static char *
+vault_text(const char *id, const char *created,
+    const char *const *recipients, const char *const *signers)
+{
+	char *text, *more;
+	size_t i;
+
+	text = util_asprintf("# coffer vault: see coffer-vault(5)\n"
+			     "format %d\nid %s\ncreated %s\n",
+	    VAULT_FORMAT, id, created);
+	for (i = 0; text != NULL && recipients && recipients[i]; i++) {
+		more = util_asprintf("%srecipient %s\n", text, recipients[i]);
+		free(text);
+		text = more;
+	}
+	for (i = 0; text != NULL && signers && signers[i]; i++) {
+		more = util_asprintf("%ssigner %s\n", text, signers[i]);
+		free(text);
+		text = more;
+	}
+	return text;
+}
+
+int
+vault_has_recipient(const struct vault_info *info, const char *r)
+{
+	size_t i;
+
+	for (i = 0; info->recipients != NULL && info->recipients[i]; i++)
+		if (strcmp(info->recipients[i], r) == 0)
+			return 1;
+	return 0;
+}
+
+int
+vault_add_version(const char *dir, const char *const *recipients,
+    const char *const *signers, unsigned *version)
+{
+	struct vault_info info;
+	char *text = NULL, *path = NULL, name[32];
+	long v;
+	int rc = -1;
+
+	if (vault_read(dir, &info) != 0)
+		return -1;
+	if (recipients == NULL)
+		recipients = (const char *const *)info.recipients;
+	if (signers == NULL)
+		signers = (const char *const *)info.signers;
+	if ((text = vault_text(info.id, info.created, recipients, signers)) ==
+	    NULL)
+		goto cleanup;
+	for (v = highest_version(dir) + 1; v <= 9999; v++) {
+		snprintf(name, sizeof(name), "coffer-vault.%04d", (int)v);
+		free(path);
+		if ((path = util_path_join(dir, name)) == NULL)
+			goto cleanup;
+		if (util_write_file(path, text, strlen(text), 0644,
+			UTIL_EXCL) == 0)
+			break;
+		if (errno != EEXIST)
+			goto cleanup;
+	}
+	if (v > 9999) {
+		warn0("vault '%s' has no free coffer-vault version", dir);
+		goto cleanup;
+	}
+	if (version != NULL)
+		*version = (unsigned)v;
+	rc = 0;
+cleanup:
+	free(path);
+	free(text);
+	vault_info_release(&info);
+	return rc;
+}
+
 int
 vault_create(const char *dir, const char *const *recipients,
     const char *const *signers, char id[VAULT_ID_LEN + 1])
 {
 	unsigned char raw[VAULT_ID_LEN / 2];
-	char created[32], *text = NULL, *path = NULL, *more;
+	char created[32], *text = NULL, *path = NULL;
 	struct stat st;
 	int made_dir = 0, rc = -1;
-	size_t i;
 
 	if (stat(dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
@@ -226,19 +303,7 @@ vault_create(const char *dir, const char *const *recipients,
 		goto cleanup;
 	util_hex(id, raw, sizeof(raw));
 	clock_format_utc(clock_real(), created, sizeof(created));
-	text = util_asprintf("# coffer vault: see coffer-vault(5)\n"
-			     "format %d\nid %s\ncreated %s\n",
-	    VAULT_FORMAT, id, created);
-	for (i = 0; text != NULL && recipients && recipients[i]; i++) {
-		more = util_asprintf("%srecipient %s\n", text, recipients[i]);
-		free(text);
-		text = more;
-	}
-	for (i = 0; text != NULL && signers && signers[i]; i++) {
-		more = util_asprintf("%ssigner %s\n", text, signers[i]);
-		free(text);
-		text = more;
-	}
+	text = vault_text(id, created, recipients, signers);
 	if (text == NULL)
 		goto cleanup;
 	if ((path = util_path_join(dir, "coffer-vault.0001")) == NULL)

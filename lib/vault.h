@@ -42,6 +42,20 @@ int vault_create(const char *, const char *const *, const char *const *,
 int vault_read(const char *, struct vault_info *);
 void vault_info_release(struct vault_info *);
 
+/*
+ * vault_add_version(dir, recipients, signers, version): write the next
+ * coffer-vault.NNNN of the vault in dir, keeping its format and id, with
+ * the given recipients and signers (NULL-terminated; NULL keeps the current
+ * list).  Never replaces a version: a concurrent writer's number is
+ * skipped.  *version (may be NULL) receives the new number.  0 or -1
+ * (reported).
+ */
+int vault_add_version(const char *, const char *const *, const char *const *,
+    unsigned *);
+
+/* vault_has_recipient(info, r): 1 if the vault lists recipient r. */
+int vault_has_recipient(const struct vault_info *, const char *);
+
 /* vault_is_vault(dir): 1 if dir holds a coffer-vault.NNNN file. */
 int vault_is_vault(const char *);
 

@@ -1227,7 +1227,7 @@ r_pull(struct volume_reader *r)
 {
 	ZSTD_outBuffer out = { r->tbuf, BUFSIZE, 0 };
 	ssize_t n;
-	size_t ret;
+	size_t ret, inpos;
 
 	if (r->status != VOLUME_OK)
 		return (-1);
@@ -1255,6 +1255,7 @@ r_pull(struct volume_reader *r)
 			r->zin.size = (size_t)n;
 			r->zin.pos = 0;
 		}
+		inpos = r->zin.pos;
 		ret = ZSTD_decompressStream(r->dctx, &out, &r->zin);
 		if (ZSTD_isError(ret)) {
 			warn0("volume '%s' is damaged at tar byte %llu: "
@@ -1264,7 +1265,10 @@ r_pull(struct volume_reader *r)
 			r_damaged(r);
 			return (-1);
 		}
-		r->frame_open = ret != 0;
+		/* 0: a frame ended.  A call with no input and no output
+		 * says nothing (it would hint at a next frame's header). */
+		if (r->zin.pos > inpos || out.pos > 0)
+			r->frame_open = ret != 0;
 		if (out.pos > 0) {
 			r->tar_bytes += out.pos;
 			return ((ssize_t)out.pos);

@@ -3,6 +3,7 @@
  */
 #include "compat.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include "cli.h"
 #include "config.h"
 #include "home.h"
+#include "lock.h"
+#include "util.h"
 #include "warnp.h"
 
 void
@@ -102,4 +105,39 @@ cli_audit(struct cli *cli, const char *action, const char *object,
 	ev.object = object;
 	ev.details = details;
 	return audit_append(cli->catalog, &ev);
+}
+
+int
+cli_lock_vault(struct cli *cli)
+{
+	pid_t holder = 0;
+	char *dir;
+
+	if (cli->lock != NULL)
+		return EXIT_OK;
+	if ((dir = home_path(cli->home, "locks")) == NULL)
+		return EXIT_ERROR;
+	cli->lock = lock_take(dir, "vault", cli->wait_secs, &holder);
+	free(dir);
+	if (cli->lock != NULL)
+		return EXIT_OK;
+	if (errno == EWOULDBLOCK) {
+		warn0("the vault is locked by process %ld: try again later or "
+		      "use --wait",
+		    (long)holder);
+		return EXIT_LOCKED;
+	}
+	return EXIT_ERROR;
+}
+
+const char *
+cli_vault_path(struct cli *cli)
+{
+	const char *v = NULL;
+
+	if (cli->config != NULL)
+		v = config_get(cli->config, "vault.path");
+	if (v == NULL || *v == '\0')
+		warn0("no local vault configured (vault.path)");
+	return v;
 }

@@ -92,6 +92,20 @@ int cli_audit(struct cli *, const char *, const char *, const char *);
 /* cli_operator(cli): --operator, else config user.name, else the login. */
 const char *cli_operator(struct cli *);
 
+/*
+ * cli_lock_vault(cli): take the vault lock (<home>/locks/vault.lock) into
+ * cli->lock, waiting as --wait says.  Returns EXIT_OK, EXIT_LOCKED (the
+ * holder's pid named) or EXIT_ERROR (reported).  The dispatcher calls it
+ * for CMD_LOCK rows; a command whose verbs differ calls it itself.
+ */
+int cli_lock_vault(struct cli *);
+
+/*
+ * cli_vault_path(cli): the local vault (config vault.path), or NULL with a
+ * message.
+ */
+const char *cli_vault_path(struct cli *);
+
 /* cli_is_tty(fd): isatty that tolerates errors. */
 int cli_is_tty(int);
 

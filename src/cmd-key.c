@@ -23,6 +23,7 @@
 #include "passphrase.h"
 #include "sign.h"
 #include "util.h"
+#include "vault.h"
 #include "warnp.h"
 
 static const char *const usage[] = {
@@ -189,6 +190,33 @@ cleanup:
 
 /* ------------------------------------------------------ recipients */
 
+/* Write a coffer-vault version listing recipient, unless it does. */
+static int
+add_to_vault(struct cli *cli, const char *recipient)
+{
+	struct vault_info info;
+	const char *dir;
+	char **list = NULL;
+	size_t n;
+	int rc = -1;
+
+	if ((dir = cli_vault_path(cli)) == NULL)
+		return (-1);
+	if (vault_read(dir, &info) != 0)
+		return (-1);
+	if (vault_has_recipient(&info, recipient)) {
+		vault_info_release(&info);
+		return (0);
+	}
+	vault_info_release(&info);
+	if (keys_list_recipients(cli->home, &list, &n) != 0)
+		return (-1);
+	if (vault_add_version(dir, (const char *const *)list, NULL, NULL) == 0)
+		rc = 0;
+	keys_list_free(list);
+	return (rc);
+}
+
 static int
 key_add_recipient(int argc, char **argv, struct cli *cli)
 {
@@ -198,7 +226,12 @@ key_add_recipient(int argc, char **argv, struct cli *cli)
 	if (argc != 2)
 		return (cli_usage_error(usage, "add-recipient takes one "
 		    "recipient"));
+	if ((r = cli_lock_vault(cli)) != EXIT_OK)
+		return (r);
 	if ((r = keys_add_recipient(cli->home, argv[1])) < 0)
+		return (EXIT_ERROR);
+	/* The vault lists its recipients too: a new coffer-vault version. */
+	if (add_to_vault(cli, argv[1]) != 0)
 		return (EXIT_ERROR);
 	if (r == 1) {
 		if (!cli->quiet)

@@ -254,7 +254,6 @@ setup(const struct cmd *cmd, struct cli *cli)
 {
 	char *path = NULL, *sys = NULL;
 	const char *env;
-	pid_t holder = 0;
 	int rc = EXIT_ERROR;
 
 	if (!(cmd->flags & (CMD_HOME | CMD_CATALOG | CMD_LOCK)))
@@ -280,20 +279,8 @@ setup(const struct cmd *cmd, struct cli *cli)
 		free(path);
 		path = NULL;
 	}
-	if (cmd->flags & CMD_LOCK) {
-		if ((path = home_path(cli->home, "locks")) == NULL)
-			goto cleanup;
-		cli->lock = lock_take(path, "vault", cli->wait_secs, &holder);
-		if (cli->lock == NULL) {
-			if (errno == EWOULDBLOCK) {
-				warn0("the vault is locked by process %ld: try "
-				    "again later or use --wait",
-				    (long)holder);
-				rc = EXIT_LOCKED;
-			}
-			goto cleanup;
-		}
-	}
+	if ((cmd->flags & CMD_LOCK) && (rc = cli_lock_vault(cli)) != EXIT_OK)
+		goto cleanup;
 	rc = EXIT_OK;
 cleanup:
 	free(path);

@@ -276,4 +276,22 @@ test_expect_success '-o replaces an existing file only when whole' '
 	test_grep -v "\\.coffer-" listing
 '
 
+test_expect_success 'a killed coffer encrypt -o leaves no file behind' '
+	mkfifo fifo
+	"$COFFER" encrypt -r "$(cat age.pub)" -o killed.age fifo &
+	pid=$!
+	exec 3>fifo &&
+	printf "some data" >&3 &&
+	n=0 &&
+	until ls -a | grep -q "^killed\.age\.coffer-"; do
+		n=$((n + 1)) && test $n -lt 100 && sleep 0.1 || exit 1
+	done &&
+	kill -TERM $pid &&
+	set +e && wait $pid; rc=$? && set -e &&
+	exec 3>&- &&
+	test "$rc" = 143 &&
+	ls -a >listing &&
+	test_grep -v "killed" listing
+'
+
 test_done

@@ -269,4 +269,16 @@ test_expect_success 'key with no or an unknown verb is a usage error' '
 	test_grep "^usage: coffer key list \[--json\]$" out
 '
 
+test_expect_success 'key add-recipient writes a new coffer-vault version' '
+	coffer keygen -o vaultrecip.key 2>/dev/null &&
+	R=$(coffer keygen -y vaultrecip.key) &&
+	coffer key add-recipient "$R" >out &&
+	v=$(ls vault/coffer-vault.* | tail -n 1) &&
+	test "$v" != vault/coffer-vault.0001 &&
+	test_grep "^recipient $R\$" "$v" &&
+	test_grep -v "^recipient $R\$" vault/coffer-vault.0001 &&
+	id1=$(sed -n "s/^id //p" vault/coffer-vault.0001) &&
+	test_grep "^id $id1\$" "$v"
+'
+
 test_done

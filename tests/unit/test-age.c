@@ -34,6 +34,8 @@ mem_read(void *cookie, void *buf, size_t len)
 	/* Short reads on purpose, to exercise refilling. */
 	if (n > 70000)
 		n = 70000;
+	if (n == 0)
+		return (0);
 	memcpy(buf, m->p + m->pos, n);
 	m->pos += n;
 	return ((ssize_t)n);
@@ -44,6 +46,8 @@ mem_write(void *cookie, const void *buf, size_t len)
 {
 	struct mem *m = cookie;
 
+	if (len == 0)
+		return (0);
 	if (m->len + len > m->cap) {
 		m->cap = (m->len + len) * 2;
 		m->p = realloc(m->p, m->cap);

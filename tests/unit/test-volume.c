@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,7 +78,8 @@ mem_read(void *cookie, void *buf, size_t len)
 	struct mem *m = cookie;
 	size_t n = m->len - m->rpos < len ? m->len - m->rpos : len;
 
-	memcpy(buf, m->p + m->rpos, n);
+	if (n > 0)
+		memcpy(buf, m->p + m->rpos, n);
 	m->rpos += n;
 	return ((ssize_t)n);
 }
@@ -87,7 +89,7 @@ path(const char *fmt, ...)
 {
 	static char buf[8][PATH_MAX];
 	static int i;
-	char rel[PATH_MAX];
+	char rel[PATH_MAX / 2];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -141,22 +143,22 @@ struct item {
 };
 
 static struct item g_items[] = {
-	{ "dir", VOLUME_DIR },
-	{ "dir/inner", VOLUME_REG },
-	{ "plain.txt", VOLUME_REG },
-	{ "empty", VOLUME_REG },
-	{ "random.bin", VOLUME_REG },
-	{ "sparse.bin", VOLUME_REG },
-	{ "sym", VOLUME_SYMLINK },
-	{ "hl1", VOLUME_REG },
-	{ "hl2", VOLUME_HARDLINK },
-	{ "fifo", VOLUME_FIFO },
-	{ "xattr.txt", VOLUME_REG },
-	{ "acl.txt", VOLUME_REG },
-	{ "with space", VOLUME_REG },
-	{ "new\nline", VOLUME_REG },
-	{ "bad\xff\xfe-utf8", VOLUME_REG },
-	{ "\xc3\xbcnic\xc3\xb6" "de", VOLUME_REG },
+	{ "dir", VOLUME_DIR, { 0 }, 0, 0 },
+	{ "dir/inner", VOLUME_REG, { 0 }, 0, 0 },
+	{ "plain.txt", VOLUME_REG, { 0 }, 0, 0 },
+	{ "empty", VOLUME_REG, { 0 }, 0, 0 },
+	{ "random.bin", VOLUME_REG, { 0 }, 0, 0 },
+	{ "sparse.bin", VOLUME_REG, { 0 }, 0, 0 },
+	{ "sym", VOLUME_SYMLINK, { 0 }, 0, 0 },
+	{ "hl1", VOLUME_REG, { 0 }, 0, 0 },
+	{ "hl2", VOLUME_HARDLINK, { 0 }, 0, 0 },
+	{ "fifo", VOLUME_FIFO, { 0 }, 0, 0 },
+	{ "xattr.txt", VOLUME_REG, { 0 }, 0, 0 },
+	{ "acl.txt", VOLUME_REG, { 0 }, 0, 0 },
+	{ "with space", VOLUME_REG, { 0 }, 0, 0 },
+	{ "new\nline", VOLUME_REG, { 0 }, 0, 0 },
+	{ "bad\xff\xfe-utf8", VOLUME_REG, { 0 }, 0, 0 },
+	{ "\xc3\xbcnic\xc3\xb6" "de", VOLUME_REG, { 0 }, 0, 0 },
 };
 
 static int g_have_xattr, g_have_acl;
@@ -263,7 +265,7 @@ check_meta(const struct volume_entry *e, const struct item *it,
 #define DEVNAME "devnull"
 
 static void
-write_volume(const char *volpath, struct volume_result *res)
+write_volume(const char *volpath_, struct volume_result *res)
 {
 	struct volume_params p = { 0 };
 	struct volume_writer *w;
@@ -273,8 +275,9 @@ write_volume(const char *volpath, struct volume_result *res)
 	uint8_t sha[32], want[32];
 	size_t i;
 	int fd;
-	char *buf;
+	char *buf, volpath[PATH_MAX];
 
+	snprintf(volpath, sizeof(volpath), "%s", volpath_);
 	assert_true((fd = open(volpath, O_WRONLY | O_CREAT | O_TRUNC,
 	    0600)) >= 0);
 	p.name = "vol-0001.tar.zst.age";
@@ -346,13 +349,13 @@ test_roundtrip(void **state)
 	struct item *it;
 	struct stat sst;
 	uint8_t sha[32], payload[32];
-	char *vol, *data;
+	char vol[PATH_MAX], *data;
 	size_t len, i, nentries = 0;
 	int fd, n, parts = 0, dev = 0;
 
 	(void)state;
 	make_tree();
-	vol = path("vol-0001.tar.zst.age");
+	snprintf(vol, sizeof(vol), "%s", path("vol-0001.tar.zst.age"));
 	write_volume(vol, &res);
 
 	/* The object hashes, computed independently. */
@@ -516,12 +519,13 @@ test_extract(void **state)
 	struct volume_reader *r;
 	struct volume_entry_info ei;
 	struct stat st;
-	char *vol = path("vol-0001.tar.zst.age");
+	char vol[PATH_MAX];
 	uint8_t sha[32];
 	struct item *it;
 	int fd, n, count = 0;
 
 	(void)state;
+	snprintf(vol, sizeof(vol), "%s", path("vol-0001.tar.zst.age"));
 	assert_int_equal(mkdir(path("out"), 0700), 0);
 	assert_true((fd = open(vol, O_RDONLY)) >= 0);
 	assert_non_null(r = volume_reader_open(g_ids, "vol-0001.tar.zst.age",
@@ -553,13 +557,40 @@ test_extract(void **state)
 	    "'%s'", path("out"), path("out"), path("src/random.bin")), 0);
 }
 
+/*
+ * GNU tar's stderr in file: empty, but for the one warning GNU tar 1.34
+ * gives when allowed (a name that is not UTF-8 needs a pax
+ * "hdrcharset=BINARY" record, which it does not know; it still restores
+ * the name byte for byte).
+ */
+static void
+check_tar_quiet(const char *file, int allow_hdrcharset)
+{
+	static const char hc[] =
+	    "tar: Ignoring unknown extended header keyword 'hdrcharset'\n";
+	char *err, *p;
+	size_t len;
+
+	assert_int_equal(util_read_file(file, &err, &len, 1 << 20), 0);
+	for (p = err; allow_hdrcharset && *p != '\0'; p += sizeof(hc) - 1)
+		if (strncmp(p, hc, sizeof(hc) - 1) != 0)
+			break;
+	if (*p != '\0')
+		print_message("# tar said: %s\n", err);
+	assert_int_equal(*p, '\0');
+	free(err);
+}
+
 /* The standard tools read the volume, GNU tar without a warning. */
 static void
 test_standard_tools(void **state)
 {
-	char *vol = path("vol-0001.tar.zst.age");
-	char *list, *err;
-	size_t len;
+	struct volume_params p = { 0 };
+	struct volume_writer *w;
+	char vol[PATH_MAX], vol2[PATH_MAX];
+	char *list;
+	size_t len, i;
+	int fd;
 
 	(void)state;
 	if (access("/usr/bin/age", X_OK) != 0 ||
@@ -567,6 +598,9 @@ test_standard_tools(void **state)
 		skip();
 		return;
 	}
+	snprintf(vol, sizeof(vol), "%s", path("vol-0001.tar.zst.age"));
+	snprintf(vol2, sizeof(vol2), "%s", path("utf8.tar.zst.age"));
+
 	/* The frame carries a checksum. */
 	assert_int_equal(sh("age -d -i '%s' '%s' > '%s'", g_idfile, vol,
 	    path("plain.zst")), 0);
@@ -575,12 +609,7 @@ test_standard_tools(void **state)
 	assert_int_equal(sh("age -d -i '%s' '%s' | zstd -d | tar --xattrs "
 	    "--acls -tvf - > '%s' 2> '%s'", g_idfile, vol, path("list.txt"),
 	    path("list.err")), 0);
-	assert_int_equal(util_read_file(path("list.err"), &err, &len, 1 << 20),
-	    0);
-	if (len != 0)
-		print_message("# tar said: %s\n", err);
-	assert_int_equal(len, 0);
-	free(err);
+	check_tar_quiet(path("list.err"), 1);
 	assert_int_equal(util_read_file(path("list.txt"), &list, &len,
 	    1 << 20), 0);
 	assert_non_null(strstr(list, " plain.txt\n"));
@@ -593,18 +622,32 @@ test_standard_tools(void **state)
 	assert_non_null(strstr(list, "\xc3\xbcnic\xc3\xb6" "de\n"));
 	free(list);
 
-	/* And GNU tar extracts it as coffer does. */
+	/* GNU tar extracts it as coffer does, the odd name too. */
 	assert_int_equal(mkdir(path("gnu"), 0700), 0);
 	assert_int_equal(sh("age -d -i '%s' '%s' | zstd -d | tar --xattrs "
 	    "--xattrs-include='*' --acls -xpf - -C '%s' 2> '%s'", g_idfile,
 	    vol, path("gnu"), path("gnu.err")), 0);
-	assert_int_equal(util_read_file(path("gnu.err"), &err, &len, 1 << 20),
-	    0);
-	if (len != 0)
-		print_message("# tar said: %s\n", err);
-	assert_int_equal(len, 0);
-	free(err);
+	check_tar_quiet(path("gnu.err"), 1);
 	compare_tree("gnu", 1);
+
+	/* With UTF-8 names only, not a word from GNU tar. */
+	assert_true((fd = open(vol2, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >=
+	    0);
+	p.name = "utf8.tar.zst.age";
+	p.recipients = g_recips;
+	assert_non_null(w = volume_writer_new(&p, fd_write, &fd));
+	for (i = 0; i < ARRAY_SIZE(g_items); i++)
+		if (strchr(g_items[i].name, '\xff') == NULL)
+			assert_int_equal(volume_add_path(w, path("src/%s",
+			    g_items[i].name), g_items[i].name, NULL, NULL),
+			    0);
+	assert_int_equal(volume_writer_finish(w, NULL), 0);
+	volume_writer_free(w);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(sh("age -d -i '%s' '%s' | zstd -d | tar --xattrs "
+	    "--acls -tvf - > /dev/null 2> '%s'", g_idfile, vol2,
+	    path("utf8.err")), 0);
+	check_tar_quiet(path("utf8.err"), 0);
 }
 
 /* Entries that would land outside the root are refused and counted. */
