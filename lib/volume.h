@@ -24,7 +24,9 @@
  *
  * Names in a volume are raw bytes (any byte string without NUL).  Valid
  * UTF-8 names are stored as UTF-8 pax records; other names are stored as
- * they are, under a pax "hdrcharset=BINARY" record.
+ * they are, under a pax "hdrcharset=BINARY" record (GNU tar 1.34 warns
+ * that it does not know the keyword, and restores the name byte for
+ * byte).
  */
 
 struct age_recipients;
@@ -33,10 +35,19 @@ struct age_identities;
 #define VOLUME_SHA256_LEN 32
 
 /* Sinks and sources: write all of len or return -1; read up to len bytes,
- * 0 at the end, -1 on error.  Both report their own errors.  They match
- * target_put_write and target_read (cast the cookie). */
+ * 0 at the end, -1 on error.  Both report their own errors. */
 typedef int volume_write_fn(void *, const void *, size_t);
 typedef ssize_t volume_read_fn(void *, void *, size_t);
+
+/*
+ * volume_target_write(put, buf, len), volume_target_read(reader, buf,
+ * len): target_put_write and target_read as a sink and a source, with a
+ * struct target_put * or struct target_reader * as the cookie:
+ *     volume_writer_new(&params, volume_target_write, put)
+ *     volume_reader_open(ids, name, volume_target_read, reader, &st)
+ */
+int volume_target_write(void *, const void *, size_t);
+ssize_t volume_target_read(void *, void *, size_t);
 
 /* Entry types. */
 enum volume_type {
@@ -94,7 +105,10 @@ struct volume_entry {
 struct volume_file_info {
 	struct volume_entry entry;      /* strings owned by the writer, valid
 					 * until the next volume_add_* call;
-					 * xattrs, ACLs and sparse not set */
+					 * xattrs, ACLs and sparse not set;
+					 * a directory's path ends in '/' as
+					 * stored; a hard link has its
+					 * target's size */
 	uint8_t sha256[VOLUME_SHA256_LEN];      /* the content stored (for a
 					 * hard link, its target's); zero for
 					 * types without data */
@@ -292,5 +306,32 @@ int volume_reader_finish(struct volume_reader *, struct volume_result *);
 /* volume_reader_free(r): free r (applying pending directory metadata of
  * extractions).  NULL does nothing. */
 void volume_reader_free(struct volume_reader *);
+
+/*
+ * Blobs: a plain byte stream (the manifest, catalog exports) compressed
+ * with zstd and encrypted with age, without tar: a `.zst.age` object that
+ * `age -d | zstd -d` opens.  The writer's result carries the object's
+ * size, SHA-256 and payload SHA-256 as for volumes.
+ */
+struct volume_blob_writer;
+struct volume_blob_writer *volume_blob_writer_new(
+    const struct age_recipients *, int, volume_write_fn *, void *);
+int volume_blob_write(struct volume_blob_writer *, const void *, size_t);
+int volume_blob_finish(struct volume_blob_writer *, struct volume_result *);
+void volume_blob_writer_free(struct volume_blob_writer *);
+
+/*
+ * volume_blob_reader_open(ids, name, read, cookie, status): open a blob;
+ * volume_blob_read returns checked plaintext (0 at the end, where the
+ * whole stream has been verified; -1 with the status VOLUME_DAMAGED or
+ * VOLUME_ERROR, reported naming name).
+ */
+struct volume_blob_reader;
+struct volume_blob_reader *volume_blob_reader_open(
+    const struct age_identities *, const char *, volume_read_fn *, void *,
+    enum volume_status *);
+ssize_t volume_blob_read(struct volume_blob_reader *, void *, size_t);
+enum volume_status volume_blob_status(const struct volume_blob_reader *);
+void volume_blob_reader_free(struct volume_blob_reader *);
 
 #endif

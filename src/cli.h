@@ -63,6 +63,16 @@ int cmd_keygen(int, char **, struct cli *);
 int cmd_encrypt(int, char **, struct cli *);
 int cmd_decrypt(int, char **, struct cli *);
 int cmd_key(int, char **, struct cli *);
+int cmd_backup(int, char **, struct cli *);
+int cmd_sets(int, char **, struct cli *);
+int cmd_show(int, char **, struct cli *);
+int cmd_ls(int, char **, struct cli *);
+int cmd_diff(int, char **, struct cli *);
+int cmd_restore(int, char **, struct cli *);
+int cmd_verify(int, char **, struct cli *);
+int cmd_prune(int, char **, struct cli *);
+int cmd_forget(int, char **, struct cli *);
+int cmd_keep(int, char **, struct cli *);
 
 /*
  * cli_usage(usage, fp): print the usage lines (NULL-terminated) as

@@ -236,6 +236,24 @@ test_expect_success 'an identity file encrypted by coffer, used by age -d -i' '
 	cmp plain o
 '
 
+test_expect_success 'coffer -p at a terminal: asked twice; decrypt asks once' '
+	pty_run "$(cat pass)
+$(cat pass)
+" "\"$COFFER\" encrypt -p -o tp.age msg" &&
+	test_grep "Repeat passphrase" pty.log &&
+	pty_run "$(cat pass)
+" "age -d -o tp.age.out tp.age" &&
+	cmp msg tp.age.out &&
+	pty_run "$(cat pass)
+" "\"$COFFER\" decrypt -o tp.out tp.age" &&
+	cmp msg tp.out &&
+	test_must_fail pty_run "$(cat pass)
+$(cat pass)x
+" "\"$COFFER\" encrypt -p -o tp2.age msg" &&
+	test_grep "passphrases do not match" pty.log &&
+	test ! -e tp2.age
+'
+
 test_expect_success 'coffer encrypt -p refuses a weak passphrase' '
 	umask 077 &&
 	printf "short\n" >weak &&

@@ -25,6 +25,7 @@
 
 #include "age.h"
 #include "crypto.h"
+#include "target.h"
 #include "util.h"
 #include "volume.h"
 
@@ -531,6 +532,13 @@ test_extract(void **state)
 	assert_non_null(r = volume_reader_open(g_ids, "vol-0001.tar.zst.age",
 	    fd_read, &fd, NULL));
 	while ((n = volume_next(r, &ei)) == 1) {
+		/* Only root makes device nodes. */
+		if (geteuid() != 0 && ei.entry.type == VOLUME_CHR) {
+			assert_int_equal(volume_extract(r, path("out"), 0,
+			    sha), 1);
+			count++;
+			continue;
+		}
 		assert_int_equal(volume_extract(r, path("out"), 0, sha), 0);
 		if ((it = item_find(ei.entry.path)) != NULL &&
 		    it->type == VOLUME_REG)
@@ -540,7 +548,7 @@ test_extract(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(count, ARRAY_SIZE(g_items) + 3);
 	assert_int_equal(volume_reader_finish(r, NULL), 0);
-	assert_int_equal(volume_reader_failed(r), 0);
+	assert_int_equal(volume_reader_failed(r), geteuid() == 0 ? 0 : 1);
 	assert_int_equal(volume_reader_warnings(r), 0);
 	volume_reader_free(r);
 	close(fd);
@@ -548,10 +556,11 @@ test_extract(void **state)
 	/* The sparse file is sparse again. */
 	assert_int_equal(lstat(path("out/sparse.bin"), &st), 0);
 	assert_true(st.st_blocks * 512 < 1024 * 1024);
-	assert_int_equal(lstat(path("out/" DEVNAME), &st), 0);
-	assert_true(S_ISCHR(st.st_mode));
-	assert_int_equal(st.st_rdev, makedev(1, 3));
-	assert_int_equal(st.st_size, 0);
+	if (geteuid() == 0) {
+		assert_int_equal(lstat(path("out/" DEVNAME), &st), 0);
+		assert_true(S_ISCHR(st.st_mode));
+		assert_int_equal(st.st_rdev, makedev(1, 3));
+	}
 	/* The parts join into the file. */
 	assert_int_equal(sh("cat '%s/" PART1 "' '%s/" PART2 "' | cmp -s - "
 	    "'%s'", path("out"), path("out"), path("src/random.bin")), 0);
@@ -579,6 +588,84 @@ check_tar_quiet(const char *file, int allow_hdrcharset)
 		print_message("# tar said: %s\n", err);
 	assert_int_equal(*p, '\0');
 	free(err);
+}
+
+/* A blob: zstd and age without tar, read back and opened by age | zstd. */
+static void
+test_blob(void **state)
+{
+	struct mem m = { 0 };
+	struct volume_blob_writer *bw;
+	struct volume_blob_reader *br;
+	struct volume_result res;
+	enum volume_status st;
+	uint8_t *data, *back, digest[32];
+	size_t len = 3 * 1000 * 1000 + 17, got = 0, i;
+	ssize_t n;
+	char *file, *out;
+	size_t outlen;
+	int fd;
+
+	(void)state;
+	assert_non_null(data = malloc(len));
+	for (i = 0; i < len; i++)
+		data[i] = (uint8_t)("manifest line\n"[i % 14] ^ (i / 100000));
+	assert_non_null(bw = volume_blob_writer_new(g_recips, 3, mem_write,
+	    &m));
+	/* odd write sizes: small ones are gathered */
+	for (i = 0; i < len; i += 7777)
+		assert_int_equal(volume_blob_write(bw, data + i,
+		    len - i < 7777 ? len - i : 7777), 0);
+	assert_int_equal(volume_blob_finish(bw, &res), 0);
+	volume_blob_writer_free(bw);
+	assert_int_equal(res.size, m.len);
+	crypto_sha256(m.p, m.len, digest);
+	assert_memory_equal(digest, res.sha256, 32);
+	crypto_sha256(m.p + res.header_len, m.len - res.header_len, digest);
+	assert_memory_equal(digest, res.payload_sha256, 32);
+	assert_true(m.len < len / 4);
+
+	assert_non_null(br = volume_blob_reader_open(g_ids, "blob", mem_read,
+	    &m, &st));
+	assert_non_null(back = malloc(len + 1));
+	while ((n = volume_blob_read(br, back + got, len + 1 - got)) > 0)
+		got += (size_t)n;
+	assert_int_equal(n, 0);
+	assert_int_equal(got, len);
+	assert_memory_equal(back, data, len);
+	volume_blob_reader_free(br);
+
+	/* the standard tools open it */
+	if (access("/usr/bin/age", X_OK) == 0 &&
+	    access("/usr/bin/zstd", X_OK) == 0) {
+		file = path("blob.zst.age");
+		assert_true((fd = open(file, O_WRONLY | O_CREAT | O_TRUNC,
+		    0600)) >= 0);
+		assert_int_equal(util_write_all(fd, m.p, m.len), 0);
+		assert_int_equal(close(fd), 0);
+		assert_int_equal(sh("age -d -i '%s' '%s' | zstd -d > '%s'",
+		    g_idfile, file, path("blob.out")), 0);
+		assert_int_equal(util_read_file(path("blob.out"), &out,
+		    &outlen, len + 1), 0);
+		assert_int_equal(outlen, len);
+		assert_memory_equal(out, data, len);
+		free(out);
+	}
+
+	/* a flipped byte is damage, never silent */
+	m.p[m.len / 2] ^= 1;
+	m.rpos = 0;
+	got = 0;
+	assert_non_null(br = volume_blob_reader_open(g_ids, "blob", mem_read,
+	    &m, &st));
+	while ((n = volume_blob_read(br, back, len)) > 0)
+		got += (size_t)n;
+	assert_int_equal(n, -1);
+	assert_int_equal(volume_blob_status(br), VOLUME_DAMAGED);
+	volume_blob_reader_free(br);
+	free(back);
+	free(data);
+	free(m.p);
 }
 
 /* The standard tools read the volume, GNU tar without a warning. */
@@ -851,6 +938,60 @@ test_abandon(void **state)
 	volume_reader_free(NULL);
 }
 
+/* Through the vault target interface: a put and a reader. */
+static void
+test_target(void **state)
+{
+	static const char name[] = "sets/host1/L1/vol-0001.tar.zst.age";
+	struct volume_params p = { 0 };
+	struct volume_result res, rres;
+	struct volume_writer *w;
+	struct volume_reader *r;
+	struct volume_entry_info ei;
+	struct target *t;
+	struct target_put *put;
+	struct target_reader *rd;
+	uint8_t sha[32];
+	int n, count = 0;
+
+	(void)state;
+	assert_int_equal(mkdir(path("vault"), 0700), 0);
+	assert_non_null(t = target_open_local(path("vault"), "host1",
+	    "1-0123456789abcdef"));
+	assert_non_null(put = target_put_begin(t, name));
+	p.name = "vol-0001.tar.zst.age";
+	p.recipients = g_recips;
+	assert_non_null(w = volume_writer_new(&p, volume_target_write, put));
+	assert_int_equal(volume_add_path(w, path("src/plain.txt"),
+	    "plain.txt", NULL, NULL), 0);
+	assert_int_equal(volume_add_path(w, path("src/random.bin"),
+	    "random.bin", NULL, NULL), 0);
+	assert_int_equal(volume_writer_finish(w, &res), 0);
+	volume_writer_free(w);
+	assert_int_equal(target_put_commit(put), 0);
+	assert_int_equal(crypto_sha256_file(path("vault/%s", name), sha,
+	    NULL), 0);
+	assert_memory_equal(sha, res.sha256, 32);
+
+	assert_non_null(rd = target_open_read(t, name, 0));
+	assert_non_null(r = volume_reader_open(g_ids, p.name,
+	    volume_target_read, rd, NULL));
+	while ((n = volume_next(r, &ei)) == 1) {
+		assert_int_equal(volume_data_sha256(r, sha), 0);
+		assert_memory_equal(sha, item_find(ei.entry.path)->sha256,
+		    32);
+		count++;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(volume_reader_finish(r, &rres), 0);
+	assert_memory_equal(rres.sha256, res.sha256, 32);
+	assert_memory_equal(rres.payload_sha256, res.payload_sha256, 32);
+	volume_reader_free(r);
+	target_reader_close(rd);
+	target_free(t);
+}
+
 static int
 setup(void **state)
 {
@@ -897,6 +1038,8 @@ main(void)
 		cmocka_unit_test(test_refuse_escapes),
 		cmocka_unit_test(test_damage),
 		cmocka_unit_test(test_abandon),
+		cmocka_unit_test(test_target),
+		cmocka_unit_test(test_blob),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

@@ -1,25 +1,24 @@
 /*
- * volume: vol-NNNN.tar.zst.age, written and read in one streaming pass.
+ * volume/write.c: writing vol-NNNN.tar.zst.age in one streaming pass:
  *
- * Writer:  file data -> SHA-256 of the content -> libarchive pax writer
- *          -> gather small writes -> ZSTD_compressStream2 (worker threads)
- *          -> age_encrypt_write -> SHA-256 of the object and of the payload
- *          -> the caller's sink.
- * Reader:  the caller's source -> SHA-256 of the object and payload
- *          -> age_decrypt_read -> ZSTD_decompressStream -> libarchive tar
- *          reader -> data (hashed) or archive_write_disk.
+ *   file data -> SHA-256 of the content -> libarchive pax writer
+ *   -> gather small writes -> ZSTD_compressStream2 (worker threads)
+ *   -> age_encrypt_write -> SHA-256 of the object and of the payload
+ *   -> the caller's sink.
  *
  * The pax writer is the full interchange one rather than "restricted":
  * restricted pax drops sub-second mtimes from every entry that needs no
  * extended header for another reason, and coffer records mtimes in
  * nanoseconds.  atime, ctime and birth time are not stored (they cannot be
- * restored and would only add headers).  The output is plain pax that GNU
- * tar reads without warnings.
+ * restored and would only add headers), nor file flags (GNU tar warns
+ * about SCHILY.fflags).  The output is pax that GNU tar 1.34 reads without
+ * a warning, but for names that are not UTF-8: they need a
+ * "hdrcharset=BINARY" record, which GNU tar does not know (it says so
+ * once, and still restores the name byte for byte).
  *
  * Names are converted by libarchive according to LC_CTYPE; every entry
  * point switches the calling thread to C.UTF-8 (uselocale) so that the
- * volume does not depend on the environment: valid UTF-8 names go into pax
- * records as UTF-8, other names as raw bytes under hdrcharset=BINARY.
+ * volume does not depend on the environment.
  */
 #include "compat.h"
 
@@ -40,139 +39,12 @@
 
 #include "age.h"
 #include "crypto.h"
+#include "target.h"
 #include "util.h"
 #include "volume.h"
 #include "warnp.h"
 
-#define BUFSIZE (1024 * 1024)           /* data, zstd in and out */
-#define DIRECT_MIN (64 * 1024)          /* tar writes passed straight on */
-#define WINDOWLOG_MAX 27                /* plain `zstd -d` accepts it */
-#define DEFAULT_LEVEL 3
-
-static const uint8_t zeros[64 * 1024];
-
-/* ---------------------------------------------------------------- locale */
-
-static pthread_once_t locale_once = PTHREAD_ONCE_INIT;
-static locale_t utf8_locale = (locale_t)0;
-
-static void
-locale_init(void)
-{
-
-	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-}
-
-/* Switch this thread to C.UTF-8; returns what to give locale_leave. */
-static locale_t
-locale_enter(void)
-{
-
-	pthread_once(&locale_once, locale_init);
-	if (utf8_locale == (locale_t)0)
-		return ((locale_t)0);
-	return (uselocale(utf8_locale));
-}
-
-static void
-locale_leave(locale_t old)
-{
-
-	if (old != (locale_t)0)
-		uselocale(old);
-}
-
-/* ---------------------------------------------------------------- hashes */
-
-/*
- * The SHA-256 of an object and of its payload after the age header, fed
- * with the object's bytes in order.  The header length is known only after
- * age has written or read the header, so the bytes before that are kept.
- */
-struct objhash {
-	struct crypto_sha256 *all;
-	struct crypto_sha256 *payload;
-	uint64_t off;           /* bytes seen */
-	uint64_t hdr;           /* header length, UINT64_MAX until known */
-	uint8_t *pending;       /* bytes [0, npending) while hdr unknown */
-	size_t npending;
-	size_t pendsize;
-};
-
-static int
-objhash_init(struct objhash *h)
-{
-
-	memset(h, 0, sizeof(*h));
-	h->hdr = UINT64_MAX;
-	if ((h->all = crypto_sha256_new()) == NULL ||
-	    (h->payload = crypto_sha256_new()) == NULL)
-		return (-1);
-	return (0);
-}
-
-static void
-objhash_free(struct objhash *h)
-{
-
-	crypto_sha256_free(h->all);
-	crypto_sha256_free(h->payload);
-	free(h->pending);
-	memset(h, 0, sizeof(*h));
-}
-
-static int
-objhash_update(struct objhash *h, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	uint8_t *np;
-	size_t ns, skip;
-
-	crypto_sha256_update(h->all, buf, len);
-	if (h->hdr == UINT64_MAX) {
-		if (h->npending + len > h->pendsize) {
-			ns = (h->npending + len) * 2 + 1024;
-			if ((np = realloc(h->pending, ns)) == NULL) {
-				warnp("cannot allocate memory");
-				return (-1);
-			}
-			h->pending = np;
-			h->pendsize = ns;
-		}
-		memcpy(h->pending + h->npending, buf, len);
-		h->npending += len;
-	} else if (h->off + len > h->hdr) {
-		skip = h->off >= h->hdr ? 0 : (size_t)(h->hdr - h->off);
-		crypto_sha256_update(h->payload, p + skip, len - skip);
-	}
-	h->off += len;
-	return (0);
-}
-
-static void
-objhash_set_header(struct objhash *h, uint64_t hdr)
-{
-
-	h->hdr = hdr;
-	if (h->npending > hdr)
-		crypto_sha256_update(h->payload, h->pending + hdr,
-		    h->npending - (size_t)hdr);
-	free(h->pending);
-	h->pending = NULL;
-	h->npending = h->pendsize = 0;
-}
-
-static void
-hash_zeros(struct crypto_sha256 *h, uint64_t n)
-{
-	size_t k;
-
-	while (n > 0) {
-		k = n > sizeof(zeros) ? sizeof(zeros) : (size_t)n;
-		crypto_sha256_update(h, zeros, k);
-		n -= k;
-	}
-}
+#include "volume_internal.h"
 
 /* ---------------------------------------------------------------- writer */
 
@@ -195,7 +67,7 @@ struct volume_writer {
 	struct archive *a;              /* pax writer */
 	struct archive *disk;           /* metadata from disk */
 	struct archive_entry *last;     /* backs the info strings */
-	struct objhash oh;
+	struct volume_objhash oh;
 	struct crypto_sha256 *content;
 	uint8_t *gbuf;                  /* small tar writes gathered */
 	size_t gpos;
@@ -211,6 +83,7 @@ struct volume_writer {
 	int failed;
 	int finished;
 	int aborting;
+	int raw;                        /* a blob: no tar */
 };
 
 /* age output: hash, count and pass on to the caller's sink. */
@@ -219,7 +92,7 @@ w_age_out(void *cookie, const void *buf, size_t len)
 {
 	struct volume_writer *w = cookie;
 
-	if (objhash_update(&w->oh, buf, len))
+	if (volume_objhash_update(&w->oh, buf, len))
 		return (-1);
 	return (w->write(w->cookie, buf, len));
 }
@@ -250,7 +123,7 @@ w_zfeed(struct volume_writer *w, const void *buf, size_t len,
 
 	for (;;) {
 		out.dst = w->zbuf;
-		out.size = BUFSIZE;
+		out.size = VOLUME_BUFSIZE;
 		out.pos = w->zpos;
 		ret = ZSTD_compressStream2(w->cctx, &out, &in, op);
 		if (ZSTD_isError(ret)) {
@@ -259,7 +132,7 @@ w_zfeed(struct volume_writer *w, const void *buf, size_t len,
 			return (-1);
 		}
 		w->zpos = out.pos;
-		if (w->zpos == BUFSIZE || (op == ZSTD_e_end && ret == 0))
+		if (w->zpos == VOLUME_BUFSIZE || (op == ZSTD_e_end && ret == 0))
 			if (w_drain(w))
 				return (-1);
 		if (op == ZSTD_e_end ? ret == 0 : in.pos == in.size)
@@ -290,12 +163,12 @@ w_tar_write(struct archive *a, void *cookie, const void *buf, size_t len)
 	if (w->failed)
 		goto fail;
 	w->bytes_in += len;
-	if (len >= DIRECT_MIN) {
+	if (len >= VOLUME_DIRECT_MIN) {
 		if (w_gather_flush(w) ||
 		    w_zfeed(w, buf, len, ZSTD_e_continue))
 			goto fail;
 	} else {
-		if (w->gpos + len > BUFSIZE && w_gather_flush(w))
+		if (w->gpos + len > VOLUME_BUFSIZE && w_gather_flush(w))
 			goto fail;
 		memcpy(w->gbuf + w->gpos, buf, len);
 		w->gpos += len;
@@ -319,7 +192,7 @@ online_cores(void)
 static int
 w_zstd_setup(struct volume_writer *w, const struct volume_params *p)
 {
-	int level = p->zstd_level != 0 ? p->zstd_level : DEFAULT_LEVEL;
+	int level = p->zstd_level != 0 ? p->zstd_level : VOLUME_DEFAULT_LEVEL;
 	int workers = p->zstd_workers;
 	size_t ret;
 
@@ -364,7 +237,7 @@ volume_writer_new(const struct volume_params *p, volume_write_fn *write,
     void *cookie)
 {
 	struct volume_writer *w;
-	locale_t old = locale_enter();
+	locale_t old = volume_locale_enter();
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		warnp("cannot allocate memory");
@@ -375,12 +248,12 @@ volume_writer_new(const struct volume_params *p, volume_write_fn *write,
 	if ((w->name = util_strdup(p->name != NULL ? p->name : "volume")) ==
 	    NULL)
 		goto err1;
-	if (objhash_init(&w->oh) ||
+	if (volume_objhash_init(&w->oh) ||
 	    (w->content = crypto_sha256_new()) == NULL)
 		goto err1;
-	if ((w->gbuf = malloc(BUFSIZE)) == NULL ||
-	    (w->zbuf = malloc(BUFSIZE)) == NULL ||
-	    (w->dbuf = malloc(BUFSIZE)) == NULL) {
+	if ((w->gbuf = malloc(VOLUME_BUFSIZE)) == NULL ||
+	    (w->zbuf = malloc(VOLUME_BUFSIZE)) == NULL ||
+	    (w->dbuf = malloc(VOLUME_BUFSIZE)) == NULL) {
 		warnp("cannot allocate memory");
 		goto err1;
 	}
@@ -393,7 +266,7 @@ volume_writer_new(const struct volume_params *p, volume_write_fn *write,
 		warn0("cannot start volume '%s'", w->name);
 		goto err1;
 	}
-	objhash_set_header(&w->oh, age_encrypt_header_len(w->enc));
+	volume_objhash_set_header(&w->oh, age_encrypt_header_len(w->enc));
 
 	if ((w->a = archive_write_new()) == NULL ||
 	    (w->disk = archive_read_disk_new()) == NULL) {
@@ -423,13 +296,13 @@ volume_writer_new(const struct volume_params *p, volume_write_fn *write,
 		warnp("cannot allocate memory");
 		goto err1;
 	}
-	locale_leave(old);
+	volume_locale_leave(old);
 	return (w);
 
 err1:
 	volume_writer_free(w);
 err0:
-	locale_leave(old);
+	volume_locale_leave(old);
 	return (NULL);
 }
 
@@ -520,8 +393,8 @@ sparse_map(struct archive_entry *e, size_t *n)
 /*
  * Store size bytes of data from fd (pread from offset, or read() when
  * offset is -1) for the entry just written, hashing them into sha256.
- * Holes of a sparse map are hashed as zeros without being read (the pax
- * writer drops them).  A file that ends early is padded with zeros
+ * Holes of a sparse map are hashed as volume_zeros without being read (the pax
+ * writer drops them).  A file that ends early is padded with volume_zeros
  * (*changed set); a read error pads too (*read_error set, reported).
  * Returns 0, or -1 if the volume failed.
  */
@@ -539,7 +412,7 @@ w_data(struct volume_writer *w, int fd, int64_t offset, uint64_t size,
 
 	crypto_sha256_reset(w->content);
 	while (left > 0) {
-		want = left > BUFSIZE ? BUFSIZE : (size_t)left;
+		want = left > VOLUME_BUFSIZE ? VOLUME_BUFSIZE : (size_t)left;
 		/* In a hole of the sparse map? */
 		while (s < nsp && sp[s].offset + sp[s].len <= pos)
 			s++;
@@ -554,9 +427,10 @@ w_data(struct volume_writer *w, int fd, int64_t offset, uint64_t size,
 				    pos);
 		}
 		if (hole > 0) {
-			want = hole > sizeof(zeros) ? sizeof(zeros) :
+			want = hole > sizeof(volume_zeros) ?
+			    sizeof(volume_zeros) :
 			    (size_t)hole;
-			src = zeros;
+			src = volume_zeros;
 			n = (ssize_t)want;
 			if (offset >= 0)
 				offset += (int64_t)want;
@@ -655,55 +529,6 @@ w_keep_entry(struct volume_writer *w, struct archive_entry *e)
 	w->last = e;
 }
 
-static enum volume_type
-type_of(struct archive_entry *e)
-{
-
-	if (archive_entry_hardlink(e) != NULL)
-		return (VOLUME_HARDLINK);
-	switch (archive_entry_filetype(e)) {
-	case AE_IFREG:
-		return (VOLUME_REG);
-	case AE_IFDIR:
-		return (VOLUME_DIR);
-	case AE_IFLNK:
-		return (VOLUME_SYMLINK);
-	case AE_IFIFO:
-		return (VOLUME_FIFO);
-	case AE_IFCHR:
-		return (VOLUME_CHR);
-	case AE_IFBLK:
-		return (VOLUME_BLK);
-	default:
-		return ((enum volume_type)0);
-	}
-}
-
-/* Fill the plain fields of an entry description from e. */
-static void
-entry_describe(struct archive_entry *e, struct volume_entry *d)
-{
-
-	memset(d, 0, sizeof(*d));
-	d->path = archive_entry_pathname(e);
-	d->type = type_of(e);
-	d->mode = archive_entry_perm(e);
-	d->uid = (uint64_t)archive_entry_uid(e);
-	d->gid = (uint64_t)archive_entry_gid(e);
-	d->uname = archive_entry_uname(e);
-	d->gname = archive_entry_gname(e);
-	d->mtime_ns = (int64_t)archive_entry_mtime(e) * 1000000000 +
-	    archive_entry_mtime_nsec(e);
-	d->size = d->type == VOLUME_REG ? (uint64_t)archive_entry_size(e) :
-	    0;
-	if (d->type == VOLUME_HARDLINK)
-		d->link = archive_entry_hardlink(e);
-	else if (d->type == VOLUME_SYMLINK)
-		d->link = archive_entry_symlink(e);
-	if (d->type == VOLUME_CHR || d->type == VOLUME_BLK)
-		d->rdev = archive_entry_rdev(e);
-}
-
 /* Did the file change between st0 (before reading) and now? */
 static int
 changed_since(int fd, const char *path, const struct stat *st0)
@@ -757,7 +582,7 @@ info_fill(struct volume_file_info *info, struct archive_entry *e,
 {
 
 	memset(info, 0, sizeof(*info));
-	entry_describe(e, &info->entry);
+	volume_entry_describe(e, &info->entry);
 	info->dev = st->st_dev;
 	info->ino = st->st_ino;
 	info->nlink = (uint64_t)st->st_nlink;
@@ -775,7 +600,7 @@ volume_add_path(struct volume_writer *w, const char *abs_path,
 	struct stat st;
 	size_t nsp = 0;
 	int fd = -1, r, rc = -1;
-	locale_t old = locale_enter();
+	locale_t old = volume_locale_enter();
 
 	memset(&info, 0, sizeof(info));
 	w->cur = archive_name;
@@ -865,7 +690,7 @@ done:
 	if (fd >= 0)
 		close(fd);
 	w->cur = NULL;
-	locale_leave(old);
+	volume_locale_leave(old);
 	return (rc);
 }
 
@@ -879,7 +704,7 @@ volume_add_part(struct volume_writer *w, const char *abs_path,
 	struct stat st;
 	const char *s;
 	int fd = -1, r, rc = -1;
-	locale_t old = locale_enter();
+	locale_t old = volume_locale_enter();
 
 	memset(&info, 0, sizeof(info));
 	w->cur = archive_name;
@@ -936,7 +761,7 @@ done:
 	if (fd >= 0)
 		close(fd);
 	w->cur = NULL;
-	locale_leave(old);
+	volume_locale_leave(old);
 	return (rc);
 }
 
@@ -1013,7 +838,7 @@ volume_add_file(struct volume_writer *w, const struct volume_entry *d,
 	struct archive_entry *e = NULL;
 	uint8_t sha[VOLUME_SHA256_LEN];
 	int changed = 0, read_error = 0, r, rc = -1;
-	locale_t old = locale_enter();
+	locale_t old = volume_locale_enter();
 
 	memset(sha, 0, sizeof(sha));
 	w->cur = d->path;
@@ -1038,7 +863,7 @@ volume_add_file(struct volume_writer *w, const struct volume_entry *d,
 			goto done;
 		if (changed)
 			warning("'%s' ended before its %llu bytes; padded with "
-			    "zeros in volume '%s'", d->path,
+			    "volume_zeros in volume '%s'", d->path,
 			    (unsigned long long)d->size, w->name);
 	}
 	if (w_finish_entry(w))
@@ -1050,7 +875,7 @@ done:
 		memcpy(sha256_out, sha, VOLUME_SHA256_LEN);
 	archive_entry_free(e);
 	w->cur = NULL;
-	locale_leave(old);
+	volume_locale_leave(old);
 	return (rc);
 }
 
@@ -1072,14 +897,14 @@ int
 volume_writer_finish(struct volume_writer *w, struct volume_result *res)
 {
 	int rc = -1;
-	locale_t old = locale_enter();
+	locale_t old = volume_locale_enter();
 
 	if (w->failed || w->finished) {
 		warn0("volume '%s' is %s", w->name,
 		    w->failed ? "spoiled" : "finished");
 		goto done;
 	}
-	if (archive_write_close(w->a) != ARCHIVE_OK) {
+	if (!w->raw && archive_write_close(w->a) != ARCHIVE_OK) {
 		if (!w->failed)
 			warn0("cannot end volume '%s': %s", w->name,
 			    archive_error_string(w->a));
@@ -1108,7 +933,7 @@ volume_writer_finish(struct volume_writer *w, struct volume_result *res)
 fail:
 	w->failed = 1;
 done:
-	locale_leave(old);
+	volume_locale_leave(old);
 	return (rc);
 }
 
@@ -1129,7 +954,7 @@ volume_writer_free(struct volume_writer *w)
 	archive_entry_free(w->last);
 	ZSTD_freeCCtx(w->cctx);
 	age_encrypt_free(w->enc);
-	objhash_free(&w->oh);
+	volume_objhash_free(&w->oh);
 	crypto_sha256_free(w->content);
 	free(w->gbuf);
 	free(w->zbuf);
@@ -1144,720 +969,58 @@ volume_writer_free(struct volume_writer *w)
 	free(w);
 }
 
-/* ---------------------------------------------------------------- reader */
 
-struct volume_reader {
-	char *name;
-	volume_read_fn *read;
-	void *cookie;
-	struct objhash oh;
-	struct age_decryptor *dec;
-	ZSTD_DCtx *dctx;
-	uint8_t *zbuf;                  /* zstd input (age plaintext) */
-	ZSTD_inBuffer zin;
-	int age_eof;
-	int frame_open;                 /* a zstd frame is not complete */
-	uint8_t *tbuf;                  /* tar bytes */
-	uint8_t *dbuf;                  /* entry data */
-	uint64_t tar_bytes;
-	struct archive *a;
-	struct archive_entry *cur;
-	struct crypto_sha256 *content;
-	uint64_t data_pos;              /* data hashed of the entry */
-	int data_done;
-	struct archive *disk;           /* archive_write_disk */
-	int rootfd;
-	char *root;
-	struct volume_xattr *xattrs;
-	size_t xattrcap;
-	char *acl_access;
-	char *acl_default;
-	enum volume_status status;
-	int eof;
-	int finished;
-	uint64_t entries;
-	uint64_t failed;
-	uint64_t warnings;
+/* ------------------------------------------------------------------ blobs */
+
+struct volume_blob_writer {
+	struct volume_writer *w;
 };
 
-/* The caller's source, hashed on the way to age. */
-static ssize_t
-r_obj_read(void *cookie, void *buf, size_t len)
+struct volume_blob_writer *
+volume_blob_writer_new(const struct age_recipients *recipients,
+    int zstd_level, volume_write_fn *write, void *cookie)
 {
-	struct volume_reader *r = cookie;
-	ssize_t n;
+	struct volume_params p;
+	struct volume_blob_writer *b;
 
-	n = r->read(r->cookie, buf, len);
-	if (n > 0 && objhash_update(&r->oh, buf, (size_t)n))
-		return (-1);
-	return (n);
-}
-
-static void
-r_damaged(struct volume_reader *r)
-{
-
-	r->status = VOLUME_DAMAGED;
-}
-
-/* Report an age failure while reading the payload. */
-static void
-r_age_failed(struct volume_reader *r)
-{
-	enum age_error e = age_decrypt_error(r->dec);
-
-	if (e == AGE_ERR_IO || e == AGE_ERR_NOMEM) {
-		warn0("cannot read volume '%s': %s", r->name,
-		    age_strerror(e));
-		r->status = VOLUME_ERROR;
-		return;
-	}
-	warn0("volume '%s' is damaged near byte %llu: %s", r->name,
-	    (unsigned long long)r->oh.off, age_strerror(e));
-	r_damaged(r);
-}
-
-/*
- * The next tar bytes into r->tbuf: the count, 0 at the end of the stream
- * (every zstd frame complete, the age stream checked to its end), or -1
- * (reported, status set).
- */
-static ssize_t
-r_pull(struct volume_reader *r)
-{
-	ZSTD_outBuffer out = { r->tbuf, BUFSIZE, 0 };
-	ssize_t n;
-	size_t ret, inpos;
-
-	if (r->status != VOLUME_OK)
-		return (-1);
-	for (;;) {
-		if (r->zin.pos == r->zin.size && !r->age_eof) {
-			if ((n = age_decrypt_read(r->dec, r->zbuf,
-			    BUFSIZE)) < 0) {
-				r_age_failed(r);
-				return (-1);
-			}
-			if (n == 0) {
-				r->age_eof = 1;
-				/* Nothing may follow the age stream. */
-				if ((n = r_obj_read(r, r->zbuf, 1)) != 0) {
-					if (n > 0) {
-						warn0("volume '%s' has data "
-						    "after its end", r->name);
-						r_damaged(r);
-					} else
-						r->status = VOLUME_ERROR;
-					return (-1);
-				}
-			}
-			r->zin.src = r->zbuf;
-			r->zin.size = (size_t)n;
-			r->zin.pos = 0;
-		}
-		inpos = r->zin.pos;
-		ret = ZSTD_decompressStream(r->dctx, &out, &r->zin);
-		if (ZSTD_isError(ret)) {
-			warn0("volume '%s' is damaged at tar byte %llu: "
-			    "zstd: %s", r->name,
-			    (unsigned long long)(r->tar_bytes + out.pos),
-			    ZSTD_getErrorName(ret));
-			r_damaged(r);
-			return (-1);
-		}
-		/* 0: a frame ended.  A call with no input and no output
-		 * says nothing (it would hint at a next frame's header). */
-		if (r->zin.pos > inpos || out.pos > 0)
-			r->frame_open = ret != 0;
-		if (out.pos > 0) {
-			r->tar_bytes += out.pos;
-			return ((ssize_t)out.pos);
-		}
-		if (r->zin.pos == r->zin.size && r->age_eof) {
-			if (r->frame_open) {
-				warn0("volume '%s' is damaged: the zstd "
-				    "stream is truncated", r->name);
-				r_damaged(r);
-				return (-1);
-			}
-			return (0);
-		}
-	}
-}
-
-static la_ssize_t
-r_tar_read(struct archive *a, void *cookie, const void **buf)
-{
-	struct volume_reader *r = cookie;
-	ssize_t n;
-
-	*buf = r->tbuf;
-	if ((n = r_pull(r)) < 0) {
-		archive_set_error(a, EIO, "volume unreadable");
-		return (-1);
-	}
-	return ((la_ssize_t)n);
-}
-
-/* Read the rest of the stream past the tar's end, checking it. */
-static int
-r_drain(struct volume_reader *r)
-{
-	ssize_t n;
-
-	while ((n = r_pull(r)) > 0)
-		;
-	return (n < 0 ? -1 : 0);
-}
-
-/* A tar-level failure (libarchive's message), unless already reported. */
-static void
-r_tar_failed(struct volume_reader *r, const char *what)
-{
-
-	if (r->status != VOLUME_OK)
-		return;
-	warn0("volume '%s' is damaged at tar byte %llu%s%s%s: %s", r->name,
-	    (unsigned long long)archive_filter_bytes(r->a, 0),
-	    what != NULL ? " (in '" : "", what != NULL ? what : "",
-	    what != NULL ? "')" : "", archive_error_string(r->a));
-	r_damaged(r);
-}
-
-struct volume_reader *
-volume_reader_open(const struct age_identities *ids, const char *name,
-    volume_read_fn *read, void *cookie, enum volume_status *status)
-{
-	struct volume_reader *r;
-	enum age_error ae = AGE_OK;
-	enum volume_status st = VOLUME_ERROR;
-	size_t ret;
-	locale_t old = locale_enter();
-
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
+	memset(&p, 0, sizeof(p));
+	p.name = "manifest";
+	p.recipients = recipients;
+	p.zstd_level = zstd_level;
+	p.zstd_workers = -1;
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		warnp("cannot allocate memory");
-		goto err0;
+		return (NULL);
 	}
-	r->rootfd = -1;
-	r->read = read;
-	r->cookie = cookie;
-	if ((r->name = util_strdup(name != NULL ? name : "volume")) == NULL)
-		goto err1;
-	if (objhash_init(&r->oh) ||
-	    (r->content = crypto_sha256_new()) == NULL)
-		goto err1;
-	if ((r->zbuf = malloc(BUFSIZE)) == NULL ||
-	    (r->tbuf = malloc(BUFSIZE)) == NULL ||
-	    (r->dbuf = malloc(BUFSIZE)) == NULL) {
-		warnp("cannot allocate memory");
-		goto err1;
+	if ((b->w = volume_writer_new(&p, write, cookie)) == NULL) {
+		free(b);
+		return (NULL);
 	}
-	if ((r->dec = age_decrypt_open(ids, r_obj_read, r, &ae)) == NULL) {
-		warn0("cannot open volume '%s': %s", r->name,
-		    age_strerror(ae));
-		if (ae == AGE_ERR_HEADER || ae == AGE_ERR_HMAC ||
-		    ae == AGE_ERR_ARMOR || ae == AGE_ERR_PAYLOAD)
-			st = VOLUME_DAMAGED;
-		goto err1;
-	}
-	objhash_set_header(&r->oh, age_decrypt_header_len(r->dec));
-	if ((r->dctx = ZSTD_createDCtx()) == NULL) {
-		warn0("cannot allocate a zstd context");
-		goto err1;
-	}
-	if (ZSTD_isError(ret = ZSTD_DCtx_setParameter(r->dctx,
-	    ZSTD_d_windowLogMax, WINDOWLOG_MAX))) {
-		warn0("cannot set up zstd: %s", ZSTD_getErrorName(ret));
-		goto err1;
-	}
-	if ((r->a = archive_read_new()) == NULL) {
-		warn0("cannot allocate libarchive objects");
-		goto err1;
-	}
-	/* Only tar: no decompression filters, no other formats. */
-	if (archive_read_support_format_tar(r->a) != ARCHIVE_OK) {
-		warn0("cannot read volume '%s': %s", r->name,
-		    archive_error_string(r->a));
-		goto err1;
-	}
-	if (archive_read_open(r->a, r, NULL, r_tar_read, NULL) !=
-	    ARCHIVE_OK) {
-		r_tar_failed(r, NULL);
-		st = r->status;
-		goto err1;
-	}
-	st = VOLUME_OK;
-	locale_leave(old);
-	if (status != NULL)
-		*status = st;
-	return (r);
-
-err1:
-	volume_reader_free(r);
-err0:
-	locale_leave(old);
-	if (status != NULL)
-		*status = st;
-	return (NULL);
-}
-
-/* Describe the current entry into info (strings owned by r). */
-static int
-r_describe(struct volume_reader *r, struct volume_entry_info *info)
-{
-	struct archive_entry *e = r->cur;
-	struct volume_xattr *nx;
-	const char *xname;
-	const void *xval;
-	size_t xlen, i = 0;
-	int n;
-
-	memset(info, 0, sizeof(*info));
-	entry_describe(e, &info->entry);
-	if (info->entry.path == NULL)
-		info->entry.path = "";
-	info->offset = (uint64_t)archive_read_header_position(r->a);
-	if ((n = archive_entry_xattr_reset(e)) > 0) {
-		if ((size_t)n > r->xattrcap) {
-			if ((nx = reallocarray(r->xattrs, (size_t)n,
-			    sizeof(*nx))) == NULL) {
-				warnp("cannot allocate memory");
-				r->status = VOLUME_ERROR;
-				return (-1);
-			}
-			r->xattrs = nx;
-			r->xattrcap = (size_t)n;
-		}
-		while (i < (size_t)n && archive_entry_xattr_next(e, &xname,
-		    &xval, &xlen) == ARCHIVE_OK) {
-			r->xattrs[i].name = xname;
-			r->xattrs[i].value = xval;
-			r->xattrs[i].len = xlen;
-			i++;
-		}
-		info->entry.xattrs = r->xattrs;
-		info->entry.nxattrs = i;
-	}
-	free(r->acl_access);
-	free(r->acl_default);
-	r->acl_access = r->acl_default = NULL;
-	if (archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
-		r->acl_access = archive_entry_acl_to_text(e, NULL,
-		    ARCHIVE_ENTRY_ACL_TYPE_ACCESS);
-	if (archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0)
-		r->acl_default = archive_entry_acl_to_text(e, NULL,
-		    ARCHIVE_ENTRY_ACL_TYPE_DEFAULT);
-	info->entry.acl_access = r->acl_access;
-	info->entry.acl_default = r->acl_default;
-	return (0);
-}
-
-/* Go to the next header: 1, 0 at the end (stream checked), -1. */
-static int
-r_next_header(struct volume_reader *r)
-{
-	int rc;
-
-	r->cur = NULL;
-	if (r->eof)
-		return (0);
-	if (r->status != VOLUME_OK)
-		return (-1);
-	rc = archive_read_next_header(r->a, &r->cur);
-	if (rc == ARCHIVE_EOF) {
-		if (r_drain(r))
-			return (-1);
-		r->eof = 1;
-		return (0);
-	}
-	if (rc < ARCHIVE_WARN) {
-		r->cur = NULL;
-		r_tar_failed(r, NULL);
-		return (-1);
-	}
-	if (rc == ARCHIVE_WARN)
-		warning("volume '%s': '%s': %s", r->name,
-		    archive_entry_pathname(r->cur) != NULL ?
-		    archive_entry_pathname(r->cur) : "",
-		    archive_error_string(r->a));
-	r->entries++;
-	crypto_sha256_reset(r->content);
-	r->data_pos = 0;
-	r->data_done = 0;
-	return (1);
+	b->w->raw = 1;
+	return (b);
 }
 
 int
-volume_next(struct volume_reader *r, struct volume_entry_info *info)
+volume_blob_write(struct volume_blob_writer *b, const void *buf, size_t len)
 {
-	int rc;
-	locale_t old = locale_enter();
 
-	if ((rc = r_next_header(r)) == 1 && r_describe(r, info))
-		rc = -1;
-	locale_leave(old);
-	return (rc);
-}
-
-static const char *
-r_cur_name(const struct volume_reader *r)
-{
-	const char *p;
-
-	if (r->cur == NULL || (p = archive_entry_pathname(r->cur)) == NULL)
-		return ("");
-	return (p);
-}
-
-ssize_t
-volume_read_data(struct volume_reader *r, void *buf, size_t len)
-{
-	la_ssize_t n;
-	locale_t old;
-
-	if (r->cur == NULL || r->status != VOLUME_OK) {
-		warn0("volume '%s': no entry to read", r->name);
-		return (-1);
-	}
-	old = locale_enter();
-	n = archive_read_data(r->a, buf, len);
-	if (n < 0) {
-		r_tar_failed(r, r_cur_name(r));
-		n = -1;
-	} else {
-		crypto_sha256_update(r->content, buf, (size_t)n);
-		r->data_pos += (uint64_t)n;
-		if (n == 0)
-			r->data_done = 1;
-	}
-	locale_leave(old);
-	return ((ssize_t)n);
+	/* The tar sink gathers small writes and compresses. */
+	return (w_tar_write(b->w->a, b->w, buf, len) < 0 ? -1 : 0);
 }
 
 int
-volume_data_sha256(struct volume_reader *r,
-    uint8_t sha256[VOLUME_SHA256_LEN])
-{
-	uint64_t size;
-
-	if (r->cur == NULL) {
-		warn0("volume '%s': no entry to read", r->name);
-		return (-1);
-	}
-	while (!r->data_done)
-		if (volume_read_data(r, r->dbuf, BUFSIZE) < 0)
-			return (-1);
-	/* A sparse file ending in a hole. */
-	size = type_of(r->cur) == VOLUME_REG ?
-	    (uint64_t)archive_entry_size(r->cur) : 0;
-	if (r->data_pos < size) {
-		hash_zeros(r->content, size - r->data_pos);
-		r->data_pos = size;
-	}
-	crypto_sha256_final(r->content, sha256);
-	return (0);
-}
-
-/* The working directory, to come back to: a descriptor or -1 (reported). */
-static int
-cwd_save(void)
-{
-	int fd;
-
-	if ((fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 &&
-	    (fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		warnp("cannot open the working directory");
-	return (fd);
-}
-
-static void
-cwd_restore(int fd)
+volume_blob_finish(struct volume_blob_writer *b, struct volume_result *res)
 {
 
-	if (fchdir(fd) != 0)
-		warnp("cannot return to the working directory");
-	close(fd);
-}
-
-/*
- * Finish extractions under r->root: libarchive sets directory modes and
- * times last, by names relative to the working directory, so it must run
- * in the root.  If it cannot get there, the pending metadata is dropped
- * (the object leaks) rather than applied elsewhere.
- */
-static int
-r_disk_close(struct volume_reader *r)
-{
-	int cwd, rc = -1;
-
-	if (r->disk == NULL)
-		return (0);
-	if ((cwd = cwd_save()) < 0)
-		goto leak;
-	if (fchdir(r->rootfd) != 0) {
-		warnp("cannot enter '%s'", r->root);
-		close(cwd);
-		goto leak;
-	}
-	rc = 0;
-	if (archive_write_close(r->disk) != ARCHIVE_OK) {
-		warning("cannot set directory metadata under '%s': %s",
-		    r->root, archive_error_string(r->disk));
-		r->warnings++;
-	}
-	archive_write_free(r->disk);
-	cwd_restore(cwd);
-	goto done;
-
-leak:
-	r->warnings++;
-done:
-	r->disk = NULL;
-	close(r->rootfd);
-	r->rootfd = -1;
-	free(r->root);
-	r->root = NULL;
-	return (rc);
-}
-
-static int
-r_disk_open(struct volume_reader *r, const char *root)
-{
-
-	if (r->disk != NULL && strcmp(r->root, root) == 0)
-		return (0);
-	(void)r_disk_close(r);
-	if ((r->root = util_strdup(root)) == NULL)
-		return (-1);
-	if ((r->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
-	    0) {
-		warnp("cannot open '%s'", root);
-		goto err;
-	}
-	if ((r->disk = archive_write_disk_new()) == NULL ||
-	    archive_write_disk_set_standard_lookup(r->disk) != ARCHIVE_OK) {
-		warn0("cannot set up extraction to '%s'", root);
-		goto err;
-	}
-	return (0);
-
-err:
-	if (r->disk != NULL)
-		archive_write_free(r->disk);
-	r->disk = NULL;
-	if (r->rootfd >= 0)
-		close(r->rootfd);
-	r->rootfd = -1;
-	free(r->root);
-	r->root = NULL;
-	return (-1);
-}
-
-/* Write the current entry's data to r->disk, hashing it.  0, 1 (the file
- * could not be written; counted), -1 (reading failed). */
-static int
-r_extract_data(struct volume_reader *r)
-{
-	const void *buf;
-	size_t len;
-	la_int64_t off;
-	int rc, write_ok = 1;
-
-	for (;;) {
-		rc = archive_read_data_block(r->a, &buf, &len, &off);
-		if (rc == ARCHIVE_EOF)
-			break;
-		if (rc < ARCHIVE_WARN) {
-			r_tar_failed(r, r_cur_name(r));
-			return (-1);
-		}
-		if ((uint64_t)off > r->data_pos)
-			hash_zeros(r->content, (uint64_t)off - r->data_pos);
-		crypto_sha256_update(r->content, buf, len);
-		r->data_pos = (uint64_t)off + len;
-		if (write_ok && archive_write_data_block(r->disk, buf, len,
-		    off) < ARCHIVE_OK) {
-			warn0("cannot write '%s' from volume '%s': %s",
-			    r_cur_name(r), r->name,
-			    archive_error_string(r->disk));
-			write_ok = 0;
-		}
-	}
-	return (write_ok ? 0 : 1);
-}
-
-int
-volume_extract(struct volume_reader *r, const char *dest_root, int flags,
-    uint8_t sha256_out[VOLUME_SHA256_LEN])
-{
-	uint8_t sha[VOLUME_SHA256_LEN];
-	int opts, cwd = -1, w, rc = -1;
-	uint64_t size;
-	locale_t old = locale_enter();
-
-	memset(sha, 0, sizeof(sha));
-	if (r->cur == NULL || r->status != VOLUME_OK || r->data_pos > 0 ||
-	    r->data_done) {
-		warn0("volume '%s': no entry to extract", r->name);
-		goto done;
-	}
-	if (r_disk_open(r, dest_root))
-		goto done;
-	opts = ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-	    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-	    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
-	    ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-	    ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR;
-	if (geteuid() == 0 && !(flags & VOLUME_EXTRACT_NO_OWNER))
-		opts |= ARCHIVE_EXTRACT_OWNER;
-	if (flags & VOLUME_EXTRACT_NO_OVERWRITE)
-		opts |= ARCHIVE_EXTRACT_NO_OVERWRITE;
-	if (archive_write_disk_set_options(r->disk, opts) != ARCHIVE_OK) {
-		warn0("cannot set up extraction to '%s'", dest_root);
-		goto done;
-	}
-	if ((cwd = cwd_save()) < 0)
-		goto done;
-	if (fchdir(r->rootfd) != 0) {
-		warnp("cannot enter '%s'", dest_root);
-		goto done;
-	}
-
-	w = archive_write_header(r->disk, r->cur);
-	if (w < ARCHIVE_WARN) {
-		warn0("cannot extract '%s' from volume '%s': %s",
-		    r_cur_name(r), r->name, archive_error_string(r->disk));
-		r->failed++;
-		rc = 1;
-		if (w == ARCHIVE_FATAL) {
-			cwd_restore(cwd);
-			cwd = -1;
-			(void)r_disk_close(r);
-		}
-		goto done;
-	}
-	if (w == ARCHIVE_WARN) {
-		warning("'%s' from volume '%s': %s", r_cur_name(r), r->name,
-		    archive_error_string(r->disk));
-		r->warnings++;
-	}
-	rc = 0;
-	if (archive_entry_size(r->cur) > 0) {
-		if ((w = r_extract_data(r)) < 0) {
-			rc = -1;
-			goto done;
-		}
-		if (w > 0) {
-			r->failed++;
-			rc = 1;
-		}
-	}
-	size = type_of(r->cur) == VOLUME_REG ?
-	    (uint64_t)archive_entry_size(r->cur) : 0;
-	if (r->data_pos < size) {
-		hash_zeros(r->content, size - r->data_pos);
-		r->data_pos = size;
-	}
-	r->data_done = 1;
-	if (type_of(r->cur) == VOLUME_REG)
-		crypto_sha256_final(r->content, sha);
-	w = archive_write_finish_entry(r->disk);
-	if (w == ARCHIVE_WARN) {
-		warning("'%s' from volume '%s': %s", r_cur_name(r), r->name,
-		    archive_error_string(r->disk));
-		r->warnings++;
-	} else if (w < ARCHIVE_WARN && rc == 0) {
-		warn0("cannot extract '%s' from volume '%s': %s",
-		    r_cur_name(r), r->name, archive_error_string(r->disk));
-		r->failed++;
-		rc = 1;
-	}
-
-done:
-	if (cwd >= 0)
-		cwd_restore(cwd);
-	if (sha256_out != NULL)
-		memcpy(sha256_out, sha, VOLUME_SHA256_LEN);
-	locale_leave(old);
-	return (rc);
-}
-
-uint64_t
-volume_reader_failed(const struct volume_reader *r)
-{
-
-	return (r->failed);
-}
-
-uint64_t
-volume_reader_warnings(const struct volume_reader *r)
-{
-
-	return (r->warnings);
-}
-
-enum volume_status
-volume_reader_status(const struct volume_reader *r)
-{
-
-	return (r->status);
-}
-
-int
-volume_reader_finish(struct volume_reader *r, struct volume_result *res)
-{
-	int n, rc = -1;
-	locale_t old = locale_enter();
-
-	if (r->finished) {
-		warn0("volume '%s' is finished", r->name);
-		goto done;
-	}
-	while ((n = r_next_header(r)) == 1)
-		;
-	if (r_disk_close(r) != 0 && r->status == VOLUME_OK)
-		r->status = VOLUME_ERROR;
-	if (n < 0 || r->status != VOLUME_OK)
-		goto done;
-	r->finished = 1;
-	if (res != NULL) {
-		memset(res, 0, sizeof(*res));
-		res->size = r->oh.off;
-		res->header_len = r->oh.hdr;
-		res->tar_bytes = r->tar_bytes;
-		res->entries = r->entries;
-		crypto_sha256_final(r->oh.all, res->sha256);
-		crypto_sha256_final(r->oh.payload, res->payload_sha256);
-	}
-	rc = 0;
-
-done:
-	locale_leave(old);
-	return (rc);
+	return (volume_writer_finish(b->w, res));
 }
 
 void
-volume_reader_free(struct volume_reader *r)
+volume_blob_writer_free(struct volume_blob_writer *b)
 {
-	locale_t old;
 
-	if (r == NULL)
+	if (b == NULL)
 		return;
-	old = locale_enter();
-	(void)r_disk_close(r);
-	if (r->a != NULL)
-		archive_read_free(r->a);
-	ZSTD_freeDCtx(r->dctx);
-	age_decrypt_free(r->dec);
-	objhash_free(&r->oh);
-	crypto_sha256_free(r->content);
-	free(r->zbuf);
-	free(r->tbuf);
-	free(r->dbuf);
-	free(r->xattrs);
-	free(r->acl_access);
-	free(r->acl_default);
-	free(r->name);
-	free(r);
-	locale_leave(old);
+	volume_writer_free(b->w);
+	free(b);
 }

@@ -1,0 +1,3 @@
+#ifndef COFFER_BACKUP_H
+#define COFFER_BACKUP_H
+#endif

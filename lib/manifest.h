@@ -1,0 +1,3 @@
+#ifndef COFFER_MANIFEST_H
+#define COFFER_MANIFEST_H
+#endif

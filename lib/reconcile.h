@@ -1,0 +1,3 @@
+#ifndef COFFER_RECONCILE_H
+#define COFFER_RECONCILE_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef COFFER_RECOVERY_H
+#define COFFER_RECOVERY_H
+#endif

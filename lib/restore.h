@@ -1,0 +1,3 @@
+#ifndef COFFER_RESTORE_H
+#define COFFER_RESTORE_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef COFFER_RETENTION_H
+#define COFFER_RETENTION_H
+#endif

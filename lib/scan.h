@@ -1,0 +1,3 @@
+#ifndef COFFER_SCAN_H
+#define COFFER_SCAN_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef COFFER_SET_H
+#define COFFER_SET_H
+#endif

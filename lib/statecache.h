@@ -1,0 +1,3 @@
+#ifndef COFFER_STATECACHE_H
+#define COFFER_STATECACHE_H
+#endif

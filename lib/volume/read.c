@@ -1,0 +1,833 @@
+/*
+ * volume/read.c: reading a volume: the caller's source -> SHA-256 of the
+ * object and payload -> age_decrypt_read -> ZSTD_decompressStream ->
+ * libarchive's tar reader (tar only, no filters) -> data (hashed) or
+ * archive_write_disk under a root, with libarchive's SECURE_* checks.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <zstd.h>
+
+#include "age.h"
+#include "crypto.h"
+#include "target.h"
+#include "util.h"
+#include "volume.h"
+#include "warnp.h"
+
+#include "volume_internal.h"
+
+/* ---------------------------------------------------------------- reader */
+
+struct volume_reader;
+static struct volume_reader *r_open(const struct age_identities *,
+    const char *, volume_read_fn *, void *, enum volume_status *, int);
+
+struct volume_reader {
+	char *name;
+	volume_read_fn *read;
+	void *cookie;
+	struct volume_objhash oh;
+	struct age_decryptor *dec;
+	ZSTD_DCtx *dctx;
+	uint8_t *zbuf;                  /* zstd input (age plaintext) */
+	ZSTD_inBuffer zin;
+	int age_eof;
+	int frame_open;                 /* a zstd frame is not complete */
+	uint8_t *tbuf;                  /* tar bytes */
+	uint8_t *dbuf;                  /* entry data */
+	uint64_t tar_bytes;
+	struct archive *a;
+	struct archive_entry *cur;
+	struct crypto_sha256 *content;
+	uint64_t data_pos;              /* data hashed of the entry */
+	int data_done;
+	struct archive *disk;           /* archive_write_disk */
+	int rootfd;
+	char *root;
+	struct volume_xattr *xattrs;
+	size_t xattrcap;
+	char *acl_access;
+	char *acl_default;
+	enum volume_status status;
+	int eof;
+	int finished;
+	uint64_t entries;
+	uint64_t failed;
+	uint64_t warnings;
+};
+
+/* The caller's source, hashed on the way to age. */
+static ssize_t
+r_obj_read(void *cookie, void *buf, size_t len)
+{
+	struct volume_reader *r = cookie;
+	ssize_t n;
+
+	n = r->read(r->cookie, buf, len);
+	if (n > 0 && volume_objhash_update(&r->oh, buf, (size_t)n))
+		return (-1);
+	return (n);
+}
+
+static void
+r_damaged(struct volume_reader *r)
+{
+
+	r->status = VOLUME_DAMAGED;
+}
+
+/* Report an age failure while reading the payload. */
+static void
+r_age_failed(struct volume_reader *r)
+{
+	enum age_error e = age_decrypt_error(r->dec);
+
+	if (e == AGE_ERR_IO || e == AGE_ERR_NOMEM) {
+		warn0("cannot read volume '%s': %s", r->name,
+		    age_strerror(e));
+		r->status = VOLUME_ERROR;
+		return;
+	}
+	warn0("volume '%s' is damaged near byte %llu: %s", r->name,
+	    (unsigned long long)r->oh.off, age_strerror(e));
+	r_damaged(r);
+}
+
+/*
+ * The next tar bytes into r->tbuf: the count, 0 at the end of the stream
+ * (every zstd frame complete, the age stream checked to its end), or -1
+ * (reported, status set).
+ */
+static ssize_t
+r_pull(struct volume_reader *r)
+{
+	ZSTD_outBuffer out = { r->tbuf, VOLUME_BUFSIZE, 0 };
+	ssize_t n;
+	size_t ret, inpos;
+
+	if (r->status != VOLUME_OK)
+		return (-1);
+	for (;;) {
+		if (r->zin.pos == r->zin.size && !r->age_eof) {
+			if ((n = age_decrypt_read(r->dec, r->zbuf,
+			    VOLUME_BUFSIZE)) < 0) {
+				r_age_failed(r);
+				return (-1);
+			}
+			if (n == 0) {
+				r->age_eof = 1;
+				/* Nothing may follow the age stream. */
+				if ((n = r_obj_read(r, r->zbuf, 1)) != 0) {
+					if (n > 0) {
+						warn0("volume '%s' has data "
+						    "after its end", r->name);
+						r_damaged(r);
+					} else
+						r->status = VOLUME_ERROR;
+					return (-1);
+				}
+			}
+			r->zin.src = r->zbuf;
+			r->zin.size = (size_t)n;
+			r->zin.pos = 0;
+		}
+		inpos = r->zin.pos;
+		ret = ZSTD_decompressStream(r->dctx, &out, &r->zin);
+		if (ZSTD_isError(ret)) {
+			warn0("volume '%s' is damaged at tar byte %llu: "
+			    "zstd: %s", r->name,
+			    (unsigned long long)(r->tar_bytes + out.pos),
+			    ZSTD_getErrorName(ret));
+			r_damaged(r);
+			return (-1);
+		}
+		/* 0: a frame ended.  A call with no input and no output
+		 * says nothing (it would hint at a next frame's header). */
+		if (r->zin.pos > inpos || out.pos > 0)
+			r->frame_open = ret != 0;
+		if (out.pos > 0) {
+			r->tar_bytes += out.pos;
+			return ((ssize_t)out.pos);
+		}
+		if (r->zin.pos == r->zin.size && r->age_eof) {
+			if (r->frame_open) {
+				warn0("volume '%s' is damaged: the zstd "
+				    "stream is truncated", r->name);
+				r_damaged(r);
+				return (-1);
+			}
+			return (0);
+		}
+	}
+}
+
+static la_ssize_t
+r_tar_read(struct archive *a, void *cookie, const void **buf)
+{
+	struct volume_reader *r = cookie;
+	ssize_t n;
+
+	*buf = r->tbuf;
+	if ((n = r_pull(r)) < 0) {
+		archive_set_error(a, EIO, "volume unreadable");
+		return (-1);
+	}
+	return ((la_ssize_t)n);
+}
+
+/* Read the rest of the stream past the tar's end, checking it. */
+static int
+r_drain(struct volume_reader *r)
+{
+	ssize_t n;
+
+	while ((n = r_pull(r)) > 0)
+		;
+	return (n < 0 ? -1 : 0);
+}
+
+/* A tar-level failure (libarchive's message), unless already reported. */
+static void
+r_tar_failed(struct volume_reader *r, const char *what)
+{
+
+	if (r->status != VOLUME_OK)
+		return;
+	warn0("volume '%s' is damaged at tar byte %llu%s%s%s: %s", r->name,
+	    (unsigned long long)archive_filter_bytes(r->a, 0),
+	    what != NULL ? " (in '" : "", what != NULL ? what : "",
+	    what != NULL ? "')" : "", archive_error_string(r->a));
+	r_damaged(r);
+}
+
+struct volume_reader *
+volume_reader_open(const struct age_identities *ids, const char *name,
+    volume_read_fn *read, void *cookie, enum volume_status *status)
+{
+	return (r_open(ids, name, read, cookie, status, 0));
+}
+
+/* Open a volume (raw: a blob, zstd and age without tar). */
+static struct volume_reader *
+r_open(const struct age_identities *ids, const char *name,
+    volume_read_fn *read, void *cookie, enum volume_status *status, int raw)
+{
+	struct volume_reader *r;
+	enum age_error ae = AGE_OK;
+	enum volume_status st = VOLUME_ERROR;
+	size_t ret;
+	locale_t old = volume_locale_enter();
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		warnp("cannot allocate memory");
+		goto err0;
+	}
+	r->rootfd = -1;
+	r->read = read;
+	r->cookie = cookie;
+	if ((r->name = util_strdup(name != NULL ? name : "volume")) == NULL)
+		goto err1;
+	if (volume_objhash_init(&r->oh) ||
+	    (r->content = crypto_sha256_new()) == NULL)
+		goto err1;
+	if ((r->zbuf = malloc(VOLUME_BUFSIZE)) == NULL ||
+	    (r->tbuf = malloc(VOLUME_BUFSIZE)) == NULL ||
+	    (r->dbuf = malloc(VOLUME_BUFSIZE)) == NULL) {
+		warnp("cannot allocate memory");
+		goto err1;
+	}
+	if ((r->dec = age_decrypt_open(ids, r_obj_read, r, &ae)) == NULL) {
+		warn0("cannot open volume '%s': %s", r->name,
+		    age_strerror(ae));
+		if (ae == AGE_ERR_HEADER || ae == AGE_ERR_HMAC ||
+		    ae == AGE_ERR_ARMOR || ae == AGE_ERR_PAYLOAD)
+			st = VOLUME_DAMAGED;
+		goto err1;
+	}
+	volume_objhash_set_header(&r->oh, age_decrypt_header_len(r->dec));
+	if ((r->dctx = ZSTD_createDCtx()) == NULL) {
+		warn0("cannot allocate a zstd context");
+		goto err1;
+	}
+	if (ZSTD_isError(ret = ZSTD_DCtx_setParameter(r->dctx,
+	    ZSTD_d_windowLogMax, VOLUME_WINDOWLOG_MAX))) {
+		warn0("cannot set up zstd: %s", ZSTD_getErrorName(ret));
+		goto err1;
+	}
+	if (raw)
+		goto opened;
+	if ((r->a = archive_read_new()) == NULL) {
+		warn0("cannot allocate libarchive objects");
+		goto err1;
+	}
+	/* Only tar: no decompression filters, no other formats. */
+	if (archive_read_support_format_tar(r->a) != ARCHIVE_OK) {
+		warn0("cannot read volume '%s': %s", r->name,
+		    archive_error_string(r->a));
+		goto err1;
+	}
+	if (archive_read_open(r->a, r, NULL, r_tar_read, NULL) !=
+	    ARCHIVE_OK) {
+		r_tar_failed(r, NULL);
+		st = r->status;
+		goto err1;
+	}
+opened:
+	st = VOLUME_OK;
+	volume_locale_leave(old);
+	if (status != NULL)
+		*status = st;
+	return (r);
+
+err1:
+	volume_reader_free(r);
+err0:
+	volume_locale_leave(old);
+	if (status != NULL)
+		*status = st;
+	return (NULL);
+}
+
+/* Describe the current entry into info (strings owned by r). */
+static int
+r_describe(struct volume_reader *r, struct volume_entry_info *info)
+{
+	struct archive_entry *e = r->cur;
+	struct volume_xattr *nx;
+	const char *xname;
+	const void *xval;
+	size_t xlen, i = 0;
+	int n;
+
+	memset(info, 0, sizeof(*info));
+	volume_entry_describe(e, &info->entry);
+	if (info->entry.path == NULL)
+		info->entry.path = "";
+	info->offset = (uint64_t)archive_read_header_position(r->a);
+	if ((n = archive_entry_xattr_reset(e)) > 0) {
+		if ((size_t)n > r->xattrcap) {
+			if ((nx = reallocarray(r->xattrs, (size_t)n,
+			    sizeof(*nx))) == NULL) {
+				warnp("cannot allocate memory");
+				r->status = VOLUME_ERROR;
+				return (-1);
+			}
+			r->xattrs = nx;
+			r->xattrcap = (size_t)n;
+		}
+		while (i < (size_t)n && archive_entry_xattr_next(e, &xname,
+		    &xval, &xlen) == ARCHIVE_OK) {
+			r->xattrs[i].name = xname;
+			r->xattrs[i].value = xval;
+			r->xattrs[i].len = xlen;
+			i++;
+		}
+		info->entry.xattrs = r->xattrs;
+		info->entry.nxattrs = i;
+	}
+	free(r->acl_access);
+	free(r->acl_default);
+	r->acl_access = r->acl_default = NULL;
+	if (archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
+		r->acl_access = archive_entry_acl_to_text(e, NULL,
+		    ARCHIVE_ENTRY_ACL_TYPE_ACCESS);
+	if (archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT) > 0)
+		r->acl_default = archive_entry_acl_to_text(e, NULL,
+		    ARCHIVE_ENTRY_ACL_TYPE_DEFAULT);
+	info->entry.acl_access = r->acl_access;
+	info->entry.acl_default = r->acl_default;
+	return (0);
+}
+
+/* Go to the next header: 1, 0 at the end (stream checked), -1. */
+static int
+r_next_header(struct volume_reader *r)
+{
+	int rc;
+
+	r->cur = NULL;
+	if (r->eof)
+		return (0);
+	if (r->status != VOLUME_OK)
+		return (-1);
+	rc = archive_read_next_header(r->a, &r->cur);
+	if (rc == ARCHIVE_EOF) {
+		if (r_drain(r))
+			return (-1);
+		r->eof = 1;
+		return (0);
+	}
+	if (rc < ARCHIVE_WARN) {
+		r->cur = NULL;
+		r_tar_failed(r, NULL);
+		return (-1);
+	}
+	if (rc == ARCHIVE_WARN)
+		warning("volume '%s': '%s': %s", r->name,
+		    archive_entry_pathname(r->cur) != NULL ?
+		    archive_entry_pathname(r->cur) : "",
+		    archive_error_string(r->a));
+	r->entries++;
+	crypto_sha256_reset(r->content);
+	r->data_pos = 0;
+	r->data_done = 0;
+	return (1);
+}
+
+int
+volume_next(struct volume_reader *r, struct volume_entry_info *info)
+{
+	int rc;
+	locale_t old = volume_locale_enter();
+
+	if ((rc = r_next_header(r)) == 1 && r_describe(r, info))
+		rc = -1;
+	volume_locale_leave(old);
+	return (rc);
+}
+
+static const char *
+r_cur_name(const struct volume_reader *r)
+{
+	const char *p;
+
+	if (r->cur == NULL || (p = archive_entry_pathname(r->cur)) == NULL)
+		return ("");
+	return (p);
+}
+
+ssize_t
+volume_read_data(struct volume_reader *r, void *buf, size_t len)
+{
+	la_ssize_t n;
+	locale_t old;
+
+	if (r->cur == NULL || r->status != VOLUME_OK) {
+		warn0("volume '%s': no entry to read", r->name);
+		return (-1);
+	}
+	old = volume_locale_enter();
+	n = archive_read_data(r->a, buf, len);
+	if (n < 0) {
+		r_tar_failed(r, r_cur_name(r));
+		n = -1;
+	} else {
+		crypto_sha256_update(r->content, buf, (size_t)n);
+		r->data_pos += (uint64_t)n;
+		if (n == 0)
+			r->data_done = 1;
+	}
+	volume_locale_leave(old);
+	return ((ssize_t)n);
+}
+
+int
+volume_data_sha256(struct volume_reader *r,
+    uint8_t sha256[VOLUME_SHA256_LEN])
+{
+	uint64_t size;
+
+	if (r->cur == NULL) {
+		warn0("volume '%s': no entry to read", r->name);
+		return (-1);
+	}
+	while (!r->data_done)
+		if (volume_read_data(r, r->dbuf, VOLUME_BUFSIZE) < 0)
+			return (-1);
+	/* A sparse file ending in a hole. */
+	size = volume_type_of(r->cur) == VOLUME_REG ?
+	    (uint64_t)archive_entry_size(r->cur) : 0;
+	if (r->data_pos < size) {
+		volume_hash_zeros(r->content, size - r->data_pos);
+		r->data_pos = size;
+	}
+	crypto_sha256_final(r->content, sha256);
+	return (0);
+}
+
+/* The working directory, to come back to: a descriptor or -1 (reported). */
+static int
+cwd_save(void)
+{
+	int fd;
+
+	if ((fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 &&
+	    (fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		warnp("cannot open the working directory");
+	return (fd);
+}
+
+static void
+cwd_restore(int fd)
+{
+
+	if (fchdir(fd) != 0)
+		warnp("cannot return to the working directory");
+	close(fd);
+}
+
+/*
+ * Finish extractions under r->root: libarchive sets directory modes and
+ * times last, by names relative to the working directory, so it must run
+ * in the root.  If it cannot get there, the pending metadata is dropped
+ * (the object leaks) rather than applied elsewhere.
+ */
+static int
+r_disk_close(struct volume_reader *r)
+{
+	int cwd, rc = -1;
+
+	if (r->disk == NULL)
+		return (0);
+	if ((cwd = cwd_save()) < 0)
+		goto leak;
+	if (fchdir(r->rootfd) != 0) {
+		warnp("cannot enter '%s'", r->root);
+		close(cwd);
+		goto leak;
+	}
+	rc = 0;
+	if (archive_write_close(r->disk) != ARCHIVE_OK) {
+		warning("cannot set directory metadata under '%s': %s",
+		    r->root, archive_error_string(r->disk));
+		r->warnings++;
+	}
+	archive_write_free(r->disk);
+	cwd_restore(cwd);
+	goto done;
+
+leak:
+	r->warnings++;
+done:
+	r->disk = NULL;
+	close(r->rootfd);
+	r->rootfd = -1;
+	free(r->root);
+	r->root = NULL;
+	return (rc);
+}
+
+static int
+r_disk_open(struct volume_reader *r, const char *root)
+{
+
+	if (r->disk != NULL && strcmp(r->root, root) == 0)
+		return (0);
+	(void)r_disk_close(r);
+	if ((r->root = util_strdup(root)) == NULL)
+		return (-1);
+	if ((r->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+	    0) {
+		warnp("cannot open '%s'", root);
+		goto err;
+	}
+	if ((r->disk = archive_write_disk_new()) == NULL ||
+	    archive_write_disk_set_standard_lookup(r->disk) != ARCHIVE_OK) {
+		warn0("cannot set up extraction to '%s'", root);
+		goto err;
+	}
+	return (0);
+
+err:
+	if (r->disk != NULL)
+		archive_write_free(r->disk);
+	r->disk = NULL;
+	if (r->rootfd >= 0)
+		close(r->rootfd);
+	r->rootfd = -1;
+	free(r->root);
+	r->root = NULL;
+	return (-1);
+}
+
+/* Write the current entry's data to r->disk, hashing it.  0, 1 (the file
+ * could not be written; counted), -1 (reading failed). */
+static int
+r_extract_data(struct volume_reader *r)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int rc, write_ok = 1;
+
+	for (;;) {
+		rc = archive_read_data_block(r->a, &buf, &len, &off);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (rc < ARCHIVE_WARN) {
+			r_tar_failed(r, r_cur_name(r));
+			return (-1);
+		}
+		if ((uint64_t)off > r->data_pos)
+			volume_hash_zeros(r->content,
+			    (uint64_t)off - r->data_pos);
+		crypto_sha256_update(r->content, buf, len);
+		r->data_pos = (uint64_t)off + len;
+		if (write_ok && archive_write_data_block(r->disk, buf, len,
+		    off) < ARCHIVE_OK) {
+			warn0("cannot write '%s' from volume '%s': %s",
+			    r_cur_name(r), r->name,
+			    archive_error_string(r->disk));
+			write_ok = 0;
+		}
+	}
+	return (write_ok ? 0 : 1);
+}
+
+int
+volume_extract(struct volume_reader *r, const char *dest_root, int flags,
+    uint8_t sha256_out[VOLUME_SHA256_LEN])
+{
+	uint8_t sha[VOLUME_SHA256_LEN];
+	int opts, cwd = -1, w, rc = -1;
+	uint64_t size;
+	locale_t old = volume_locale_enter();
+
+	memset(sha, 0, sizeof(sha));
+	if (r->cur == NULL || r->status != VOLUME_OK || r->data_pos > 0 ||
+	    r->data_done) {
+		warn0("volume '%s': no entry to extract", r->name);
+		goto done;
+	}
+	if (r_disk_open(r, dest_root))
+		goto done;
+	opts = ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+	    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+	    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+	    ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+	    ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR;
+	if (geteuid() == 0 && !(flags & VOLUME_EXTRACT_NO_OWNER))
+		opts |= ARCHIVE_EXTRACT_OWNER;
+	if (flags & VOLUME_EXTRACT_NO_OVERWRITE)
+		opts |= ARCHIVE_EXTRACT_NO_OVERWRITE;
+	if (archive_write_disk_set_options(r->disk, opts) != ARCHIVE_OK) {
+		warn0("cannot set up extraction to '%s'", dest_root);
+		goto done;
+	}
+	if ((cwd = cwd_save()) < 0)
+		goto done;
+	if (fchdir(r->rootfd) != 0) {
+		warnp("cannot enter '%s'", dest_root);
+		goto done;
+	}
+
+	w = archive_write_header(r->disk, r->cur);
+	if (w < ARCHIVE_WARN) {
+		warn0("cannot extract '%s' from volume '%s': %s",
+		    r_cur_name(r), r->name, archive_error_string(r->disk));
+		r->failed++;
+		rc = 1;
+		if (w == ARCHIVE_FATAL) {
+			cwd_restore(cwd);
+			cwd = -1;
+			(void)r_disk_close(r);
+		}
+		goto done;
+	}
+	if (w == ARCHIVE_WARN) {
+		warning("'%s' from volume '%s': %s", r_cur_name(r), r->name,
+		    archive_error_string(r->disk));
+		r->warnings++;
+	}
+	rc = 0;
+	if (archive_entry_size(r->cur) > 0) {
+		if ((w = r_extract_data(r)) < 0) {
+			rc = -1;
+			goto done;
+		}
+		if (w > 0) {
+			r->failed++;
+			rc = 1;
+		}
+	}
+	size = volume_type_of(r->cur) == VOLUME_REG ?
+	    (uint64_t)archive_entry_size(r->cur) : 0;
+	if (r->data_pos < size) {
+		volume_hash_zeros(r->content, size - r->data_pos);
+		r->data_pos = size;
+	}
+	r->data_done = 1;
+	if (volume_type_of(r->cur) == VOLUME_REG)
+		crypto_sha256_final(r->content, sha);
+	w = archive_write_finish_entry(r->disk);
+	if (w == ARCHIVE_WARN) {
+		warning("'%s' from volume '%s': %s", r_cur_name(r), r->name,
+		    archive_error_string(r->disk));
+		r->warnings++;
+	} else if (w < ARCHIVE_WARN && rc == 0) {
+		warn0("cannot extract '%s' from volume '%s': %s",
+		    r_cur_name(r), r->name, archive_error_string(r->disk));
+		r->failed++;
+		rc = 1;
+	}
+
+done:
+	if (cwd >= 0)
+		cwd_restore(cwd);
+	if (sha256_out != NULL)
+		memcpy(sha256_out, sha, VOLUME_SHA256_LEN);
+	volume_locale_leave(old);
+	return (rc);
+}
+
+uint64_t
+volume_reader_failed(const struct volume_reader *r)
+{
+
+	return (r->failed);
+}
+
+uint64_t
+volume_reader_warnings(const struct volume_reader *r)
+{
+
+	return (r->warnings);
+}
+
+enum volume_status
+volume_reader_status(const struct volume_reader *r)
+{
+
+	return (r->status);
+}
+
+int
+volume_reader_finish(struct volume_reader *r, struct volume_result *res)
+{
+	int n, rc = -1;
+	locale_t old = volume_locale_enter();
+
+	if (r->finished) {
+		warn0("volume '%s' is finished", r->name);
+		goto done;
+	}
+	while ((n = r_next_header(r)) == 1)
+		;
+	if (r_disk_close(r) != 0 && r->status == VOLUME_OK)
+		r->status = VOLUME_ERROR;
+	if (n < 0 || r->status != VOLUME_OK)
+		goto done;
+	r->finished = 1;
+	if (res != NULL) {
+		memset(res, 0, sizeof(*res));
+		res->size = r->oh.off;
+		res->header_len = r->oh.hdr;
+		res->tar_bytes = r->tar_bytes;
+		res->entries = r->entries;
+		crypto_sha256_final(r->oh.all, res->sha256);
+		crypto_sha256_final(r->oh.payload, res->payload_sha256);
+	}
+	rc = 0;
+
+done:
+	volume_locale_leave(old);
+	return (rc);
+}
+
+void
+volume_reader_free(struct volume_reader *r)
+{
+	locale_t old;
+
+	if (r == NULL)
+		return;
+	old = volume_locale_enter();
+	(void)r_disk_close(r);
+	if (r->a != NULL)
+		archive_read_free(r->a);
+	ZSTD_freeDCtx(r->dctx);
+	age_decrypt_free(r->dec);
+	volume_objhash_free(&r->oh);
+	crypto_sha256_free(r->content);
+	free(r->zbuf);
+	free(r->tbuf);
+	free(r->dbuf);
+	free(r->xattrs);
+	free(r->acl_access);
+	free(r->acl_default);
+	free(r->name);
+	free(r);
+	volume_locale_leave(old);
+}
+
+/* ------------------------------------------------------------------ blobs */
+
+struct volume_blob_reader {
+	struct volume_reader *r;
+	size_t pos, len;        /* unread bytes of r->tbuf */
+	int eof;
+};
+
+struct volume_blob_reader *
+volume_blob_reader_open(const struct age_identities *ids, const char *name,
+    volume_read_fn *read, void *cookie, enum volume_status *status)
+{
+	struct volume_blob_reader *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		warnp("cannot allocate memory");
+		if (status != NULL)
+			*status = VOLUME_ERROR;
+		return (NULL);
+	}
+	if ((b->r = r_open(ids, name, read, cookie, status, 1)) == NULL) {
+		free(b);
+		return (NULL);
+	}
+	return (b);
+}
+
+ssize_t
+volume_blob_read(struct volume_blob_reader *b, void *buf, size_t len)
+{
+	ssize_t n;
+	size_t c;
+
+	if (b->pos == b->len) {
+		if (b->eof)
+			return (0);
+		if ((n = r_pull(b->r)) < 0)
+			return (-1);
+		if (n == 0) {
+			b->eof = 1;
+			return (0);
+		}
+		b->pos = 0;
+		b->len = (size_t)n;
+	}
+	c = b->len - b->pos < len ? b->len - b->pos : len;
+	memcpy(buf, b->r->tbuf + b->pos, c);
+	b->pos += c;
+	return ((ssize_t)c);
+}
+
+enum volume_status
+volume_blob_status(const struct volume_blob_reader *b)
+{
+
+	return (b->r->status);
+}
+
+void
+volume_blob_reader_free(struct volume_blob_reader *b)
+{
+
+	if (b == NULL)
+		return;
+	volume_reader_free(b->r);
+	free(b);
+}

@@ -1,0 +1,11 @@
+#include "compat.h"
+#include "cli.h"
+
+int
+cmd_forget(int argc, char **argv, struct cli *cli)
+{
+	(void)argc;
+	(void)argv;
+	(void)cli;
+	return EXIT_ERROR;
+}
