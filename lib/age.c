@@ -2047,3 +2047,33 @@ cleanup:
 	free(buf);
 	return (e);
 }
+
+int
+age_header_length(const void *buf, size_t len, size_t *hdrlen)
+{
+	static const char intro[] = "age-encryption.org/v1\n";
+	const uint8_t *p = buf;
+	size_t i, n, start;
+
+	n = sizeof(intro) - 1;
+	if (memcmp(p, intro, len < n ? len : n) != 0)
+		return (-1);
+	if (len < n)
+		return (0);
+	/* Each line: a stanza, a body line, or the MAC line, which ends it. */
+	for (start = n; start < len; start = i + 1) {
+		for (i = start; i < len && p[i] != '\n'; i++)
+			;
+		if (len - start >= 3 && memcmp(p + start, "---", 3) == 0) {
+			if (i == len)
+				return (len - start > 4 + 43 ? -1 : 0);
+			if (i - start != 4 + 43 || p[start + 3] != ' ')
+				return (-1);
+			*hdrlen = i + 1;
+			return (1);
+		}
+		if (i == len)
+			return (0);
+	}
+	return (0);
+}

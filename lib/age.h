@@ -111,6 +111,16 @@ struct age_decryptor *age_decrypt_open_armor(const struct age_identities *,
 ssize_t age_decrypt_read(struct age_decryptor *, void *, size_t);
 enum age_error age_decrypt_error(const struct age_decryptor *);
 uint64_t age_decrypt_header_len(const struct age_decryptor *);
+
+/*
+ * age_header_length(buf, len, hdrlen): find where the binary age header at
+ * the start of buf ends, without any key: the first line must be
+ * "age-encryption.org/v1" and the header ends after the "--- MAC" line
+ * (43 base64 characters, "\n").  Returns 1 with *hdrlen set, 0 when buf
+ * holds no complete header yet (read more), -1 when buf does not start
+ * with an age header (silent).  The payload (nonce and chunks) follows.
+ */
+int age_header_length(const void *, size_t, size_t *);
 void age_decrypt_free(struct age_decryptor *);
 
 /* Convenience over file descriptors. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "catalog.h"
@@ -124,6 +125,13 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  UNIQUE (kind, fingerprint)"
 	");",
+	/* 1 -> 2: what sets need for show, verify and reconcile */
+	"ALTER TABLE sets ADD COLUMN header TEXT;"
+	"ALTER TABLE sets ADD COLUMN signer TEXT;"
+	"ALTER TABLE sets ADD COLUMN files INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sets ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE volumes ADD COLUMN role TEXT NOT NULL DEFAULT 'volume'"
+	"  CHECK (role IN ('volume', 'manifest', 'sums', 'recovery'));",
 };
 
 struct catalog {
@@ -740,4 +748,516 @@ catalog_event_count(struct catalog *cat, long long *n)
 cleanup:
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ sets */
+
+/*
+ * A write that joins the caller's transaction or runs in its own: inside
+ * one, a savepoint lets a failure undo only this write.
+ */
+static int
+tx_start(struct catalog *cat, int *own)
+{
+	*own = !catalog_in_transaction(cat);
+	if (*own)
+		return catalog_begin(cat);
+	return exec(cat, "SAVEPOINT catalog_set", "start a savepoint");
+}
+
+static int
+tx_end(struct catalog *cat, int own, int ok)
+{
+	if (own) {
+		if (!ok) {
+			catalog_rollback(cat);
+			return -1;
+		}
+		return catalog_commit(cat);
+	}
+	if (!ok) {
+		sqlite3_exec(cat->db, "ROLLBACK TO catalog_set; "
+		    "RELEASE catalog_set", NULL, NULL, NULL);
+		return -1;
+	}
+	return exec(cat, "RELEASE catalog_set", "release a savepoint");
+}
+
+static char *
+parents_json(const struct catalog_set *s)
+{
+	json_t *a;
+	char *out = NULL;
+	size_t i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < s->nparents; i++)
+		if (json_array_append_new(a, json_string(s->parents[i])) != 0)
+			goto cleanup;
+	out = json_dumps(a, JSON_COMPACT);
+cleanup:
+	json_decref(a);
+	return out;
+}
+
+static int
+parents_parse(const char *text, struct catalog_set *s)
+{
+	json_t *a;
+	size_t i;
+	int rc = -1;
+
+	if (text == NULL)
+		return 0;
+	if ((a = json_loads(text, 0, NULL)) == NULL || !json_is_array(a))
+		goto cleanup;
+	if (json_array_size(a) > 0 &&
+	    (s->parents = calloc(json_array_size(a), sizeof(char *))) == NULL)
+		goto cleanup;
+	for (i = 0; i < json_array_size(a); i++) {
+		if (!json_is_string(json_array_get(a, i)) ||
+		    (s->parents[i] = strdup(json_string_value(
+		    json_array_get(a, i)))) == NULL)
+			goto cleanup;
+		s->nparents = i + 1;
+	}
+	rc = 0;
+cleanup:
+	json_decref(a);
+	return rc;
+}
+
+static int
+object_insert(struct catalog *cat, long long set_id,
+    const struct catalog_object *o)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (prepare(cat, "INSERT INTO volumes (set_id, name, role, size, "
+	    "sha256, payload_sha256) VALUES (?, ?, ?, ?, ?, ?)", &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, set_id);
+	bind_text(st, 2, o->name);
+	bind_text(st, 3, o->role != NULL ? o->role : "volume");
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)o->size);
+	bind_text(st, 5, o->sha256);
+	bind_text(st, 6, o->payload_sha256[0] != '\0' ? o->payload_sha256 :
+	    NULL);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		report(cat, "cannot add object '%s'", o->name);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_set_add(struct catalog *cat, const struct catalog_set *s,
+    long long *id)
+{
+	sqlite3_stmt *st = NULL;
+	char *parents = NULL;
+	long long row;
+	size_t i;
+	int own, ok = 0, dup = 0;
+
+	if (tx_start(cat, &own) != 0)
+		return -1;
+	if ((parents = parents_json(s)) == NULL) {
+		warn0("cannot add set '%s/%s': out of memory", s->host,
+		    s->label);
+		goto cleanup;
+	}
+	if (prepare(cat, "INSERT INTO sets (vault, host, label, job, level, "
+	    "kind, parents, created, retain_until, keep, audit_head_seq, "
+	    "audit_head, committed, files, bytes, header, signer) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+	    &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, s->vault);
+	bind_text(st, 2, s->host);
+	bind_text(st, 3, s->label);
+	bind_text(st, 4, s->job);
+	bind_text(st, 5, s->level);
+	bind_text(st, 6, s->kind != NULL ? s->kind : "backup");
+	bind_text(st, 7, parents);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)s->created);
+	if (s->has_retain_until)
+		sqlite3_bind_int64(st, 9, (sqlite3_int64)s->retain_until);
+	else
+		sqlite3_bind_null(st, 9);
+	sqlite3_bind_int(st, 10, s->keep != 0);
+	sqlite3_bind_int64(st, 11, s->audit_head_seq);
+	bind_text(st, 12, s->audit_head);
+	sqlite3_bind_int64(st, 13, (sqlite3_int64)s->files);
+	sqlite3_bind_int64(st, 14, (sqlite3_int64)s->bytes);
+	bind_text(st, 15, s->header);
+	bind_text(st, 16, s->signer);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(cat->db) ==
+		    SQLITE_CONSTRAINT_UNIQUE) {
+			warn0("set '%s/%s' is already in catalog '%s'",
+			    s->host, s->label, cat->path);
+			dup = 1;
+		} else
+			report(cat, "cannot add set '%s/%s'", s->host,
+			    s->label);
+		goto cleanup;
+	}
+	row = sqlite3_last_insert_rowid(cat->db);
+	for (i = 0; i < s->nobjects; i++)
+		if (object_insert(cat, row, &s->objects[i]) != 0)
+			goto cleanup;
+	if (id != NULL)
+		*id = row;
+	ok = 1;
+cleanup:
+	sqlite3_finalize(st);
+	free(parents);
+	if (tx_end(cat, own, ok) != 0) {
+		if (dup)
+			errno = EEXIST;
+		return -1;
+	}
+	return 0;
+}
+
+#define SET_COLUMNS "id, vault, host, label, job, level, kind, parents, " \
+	"created, retain_until, keep, audit_head_seq, audit_head, files, " \
+	"bytes, header, signer"
+
+static int
+set_row(sqlite3_stmt *st, struct catalog_set *s)
+{
+	char *parents;
+	int oom = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->id = sqlite3_column_int64(st, 0);
+	s->vault = sqlite3_column_int64(st, 1);
+	s->host = col_dup(st, 2, &oom);
+	s->label = col_dup(st, 3, &oom);
+	s->job = col_dup(st, 4, &oom);
+	s->level = col_dup(st, 5, &oom);
+	s->kind = col_dup(st, 6, &oom);
+	parents = col_dup(st, 7, &oom);
+	if (parents_parse(parents, s) != 0)
+		oom = 1;
+	free(parents);
+	s->created = (time_t)sqlite3_column_int64(st, 8);
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+		s->has_retain_until = 1;
+		s->retain_until = (time_t)sqlite3_column_int64(st, 9);
+	}
+	s->keep = sqlite3_column_int(st, 10) != 0;
+	s->audit_head_seq = sqlite3_column_int64(st, 11);
+	s->audit_head = col_dup(st, 12, &oom);
+	s->files = (unsigned long long)sqlite3_column_int64(st, 13);
+	s->bytes = (unsigned long long)sqlite3_column_int64(st, 14);
+	s->header = col_dup(st, 15, &oom);
+	s->signer = col_dup(st, 16, &oom);
+	if (oom) {
+		catalog_set_clear(s);
+		errno = ENOMEM;
+		warnp("cannot read sets");
+		return -1;
+	}
+	return 0;
+}
+
+void
+catalog_set_clear(struct catalog_set *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	free(s->host);
+	free(s->label);
+	free(s->job);
+	free(s->level);
+	free(s->kind);
+	for (i = 0; i < s->nparents; i++)
+		free(s->parents[i]);
+	free(s->parents);
+	free(s->audit_head);
+	free(s->header);
+	free(s->signer);
+	catalog_object_list_free(s->objects, s->nobjects);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+catalog_set_list_free(struct catalog_set *s, size_t n)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		catalog_set_clear(&s[i]);
+	free(s);
+}
+
+void
+catalog_object_list_free(struct catalog_object *o, size_t n)
+{
+	size_t i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(o[i].name);
+		free(o[i].role);
+	}
+	free(o);
+}
+
+int
+catalog_set_objects(struct catalog *cat, long long set_id,
+    struct catalog_object **out, size_t *np)
+{
+	struct catalog_object *o = NULL, *no;
+	sqlite3_stmt *st = NULL;
+	const char *h;
+	size_t n = 0, size = 0;
+	int rc = -1, src, oom = 0;
+
+	if (prepare(cat, "SELECT id, set_id, name, role, size, sha256, "
+	    "payload_sha256 FROM volumes WHERE set_id = ? ORDER BY id",
+	    &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, set_id);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == size) {
+			size = size ? 2 * size : 8;
+			if ((no = realloc(o, size * sizeof(*o))) == NULL) {
+				warnp("cannot list set objects");
+				goto cleanup;
+			}
+			o = no;
+		}
+		memset(&o[n], 0, sizeof(o[n]));
+		o[n].id = sqlite3_column_int64(st, 0);
+		o[n].set_id = sqlite3_column_int64(st, 1);
+		o[n].name = col_dup(st, 2, &oom);
+		o[n].role = col_dup(st, 3, &oom);
+		o[n].size = (unsigned long long)sqlite3_column_int64(st, 4);
+		if ((h = (const char *)sqlite3_column_text(st, 5)) != NULL)
+			util_strlcpy(o[n].sha256, h, sizeof(o[n].sha256));
+		if ((h = (const char *)sqlite3_column_text(st, 6)) != NULL)
+			util_strlcpy(o[n].payload_sha256, h,
+			    sizeof(o[n].payload_sha256));
+		n++;
+		if (oom) {
+			errno = ENOMEM;
+			warnp("cannot list set objects");
+			goto cleanup;
+		}
+	}
+	if (src != SQLITE_DONE) {
+		report(cat, "cannot list set objects");
+		goto cleanup;
+	}
+	*out = o;
+	*np = n;
+	o = NULL;
+	n = 0;
+	rc = 0;
+cleanup:
+	catalog_object_list_free(o, n);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One set row by a prepared query, with its objects: 1, 0, -1. */
+static int
+set_fetch(struct catalog *cat, sqlite3_stmt *st, struct catalog_set *out)
+{
+	int src;
+
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE)
+		return 0;
+	if (src != SQLITE_ROW) {
+		report(cat, "cannot look up a set");
+		return -1;
+	}
+	if (set_row(st, out) != 0)
+		return -1;
+	if (catalog_set_objects(cat, out->id, &out->objects,
+	    &out->nobjects) != 0) {
+		catalog_set_clear(out);
+		return -1;
+	}
+	return 1;
+}
+
+int
+catalog_set_find(struct catalog *cat, long long vault, const char *host,
+    const char *label, struct catalog_set *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (prepare(cat, "SELECT " SET_COLUMNS " FROM sets WHERE vault = ? "
+	    "AND host = ? AND label = ?", &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, vault);
+	bind_text(st, 2, host);
+	bind_text(st, 3, label);
+	rc = set_fetch(cat, st, out);
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_set_get(struct catalog *cat, long long id, struct catalog_set *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (prepare(cat, "SELECT " SET_COLUMNS " FROM sets WHERE id = ?",
+	    &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, id);
+	rc = set_fetch(cat, st, out);
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_set_exists(struct catalog *cat, long long vault, const char *host,
+    const char *label)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, src;
+
+	if (prepare(cat, "SELECT 1 FROM sets WHERE vault = ? AND host = ? "
+	    "AND label = ?", &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, vault);
+	bind_text(st, 2, host);
+	bind_text(st, 3, label);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		rc = 1;
+	else if (src == SQLITE_DONE)
+		rc = 0;
+	else
+		report(cat, "cannot look up set '%s/%s'", host, label);
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_set_list(struct catalog *cat, const struct catalog_set_filter *f,
+    struct catalog_set **out, size_t *np)
+{
+	static const struct catalog_set_filter none;
+	struct catalog_set *v = NULL, *nv;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0, size = 0;
+	int rc = -1, src;
+
+	if (f == NULL)
+		f = &none;
+	if (prepare(cat, "SELECT " SET_COLUMNS " FROM sets WHERE "
+	    "(?1 = 0 OR vault = ?1) AND (?2 IS NULL OR host = ?2) AND "
+	    "(?3 IS NULL OR job = ?3) AND (?4 IS NULL OR kind = ?4) AND "
+	    "(?5 IS NULL OR level = ?5) AND (?6 IS NULL OR label = ?6) "
+	    "ORDER BY created, id", &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, f->vault);
+	bind_text(st, 2, f->host);
+	bind_text(st, 3, f->job);
+	bind_text(st, 4, f->kind);
+	bind_text(st, 5, f->level);
+	bind_text(st, 6, f->label);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == size) {
+			size = size ? 2 * size : 8;
+			if ((nv = realloc(v, size * sizeof(*v))) == NULL) {
+				warnp("cannot list sets");
+				goto cleanup;
+			}
+			v = nv;
+		}
+		if (set_row(st, &v[n]) != 0)
+			goto cleanup;
+		n++;
+	}
+	if (src != SQLITE_DONE) {
+		report(cat, "cannot list sets");
+		goto cleanup;
+	}
+	*out = v;
+	*np = n;
+	v = NULL;
+	n = 0;
+	rc = 0;
+cleanup:
+	catalog_set_list_free(v, n);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_set_set_retention(struct catalog *cat, long long id, int keep,
+    int has_retain_until, time_t retain_until)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (prepare(cat, "UPDATE sets SET keep = ?, retain_until = ? "
+	    "WHERE id = ?", &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int(st, 1, keep != 0);
+	if (has_retain_until)
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)retain_until);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		report(cat, "cannot change the retention of set %lld", id);
+		goto cleanup;
+	}
+	if (sqlite3_changes(cat->db) == 0) {
+		warn0("no set %lld in catalog '%s'", id, cat->path);
+		errno = ENOENT;
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_set_delete(struct catalog *cat, long long id)
+{
+	sqlite3_stmt *st = NULL;
+	int own, ok = 0;
+
+	if (tx_start(cat, &own) != 0)
+		return -1;
+	/* volumes and copies go with the set (ON DELETE CASCADE). */
+	if (prepare(cat, "DELETE FROM sets WHERE id = ?", &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		report(cat, "cannot delete set %lld", id);
+		goto cleanup;
+	}
+	ok = 1;
+cleanup:
+	sqlite3_finalize(st);
+	return tx_end(cat, own, ok);
 }

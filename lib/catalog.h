@@ -14,7 +14,7 @@
 struct catalog;
 
 /* The schema version this coffer creates and understands. */
-#define CATALOG_SCHEMA_VERSION 1
+#define CATALOG_SCHEMA_VERSION 2
 
 enum catalog_flags {
 	CATALOG_CREATE = 1 << 0, /* create the file and the schema */
@@ -148,5 +148,127 @@ int catalog_event_count(struct catalog *, long long *);
 
 /* catalog_event_clear(ev): free the strings of ev (not ev itself). */
 void catalog_event_clear(struct catalog_event *);
+
+/* ------------------------------------------------------------------ sets */
+
+/*
+ * A stored object of a set (table volumes): a volume, the manifest,
+ * SHA256SUMS or RECOVERY.txt.  Rows read back are newly allocated.
+ */
+struct catalog_object {
+	long long id;
+	long long set_id;
+	char *name;                     /* plain file name in the set dir */
+	char *role;                     /* "volume", "manifest", "sums",
+	                                   "recovery" */
+	unsigned long long size;
+	char sha256[65];                /* 64 lower-case hex digits */
+	char payload_sha256[65];        /* "" when the object has none */
+};
+
+/*
+ * A committed set as the catalog caches it.  For catalog_set_add the
+ * caller owns every pointer; rows read back are newly allocated (release
+ * with catalog_set_clear).  set_header_to_catalog (lib/set.h) fills one
+ * from a parsed set.json.
+ */
+struct catalog_set {
+	long long id;                   /* row id (filled by add/find/list) */
+	long long vault;                /* vaults.id */
+	char *host;
+	char *label;
+	char *job;
+	char *level;                    /* "full", "diff", "incr" */
+	char *kind;                     /* "backup", "pre-restore" */
+	char **parents;                 /* labels, nearest first */
+	size_t nparents;
+	time_t created;
+	int has_retain_until;
+	time_t retain_until;
+	int keep;
+	long long audit_head_seq;
+	char *audit_head;               /* 64 hex digits, or NULL */
+	unsigned long long files;       /* entries in the manifest */
+	unsigned long long bytes;       /* content bytes */
+	char *header;                   /* set.json, exact text (may be NULL
+	                                   in rows from schema v1) */
+	char *signer;                   /* signer fingerprint, or NULL */
+	struct catalog_object *objects; /* NULL from catalog_set_list */
+	size_t nobjects;
+};
+
+/* Filters for catalog_set_list; 0 / NULL fields match everything. */
+struct catalog_set_filter {
+	long long vault;
+	const char *host;
+	const char *job;
+	const char *kind;               /* "backup" or "pre-restore" */
+	const char *level;
+	const char *label;
+};
+
+/*
+ * catalog_set_add(cat, s, id): insert set s (committed) and its objects;
+ * *id (may be NULL) receives the row id.  Inside an open transaction
+ * (catalog_begin) it joins it, so the backup engine commits the set row,
+ * the cache update and the audit event (audit_append) together; outside
+ * one it runs in its own.  A set already in the catalog (same vault, host
+ * and label) is refused with errno EEXIST.  Returns 0 or -1 (reported).
+ */
+int catalog_set_add(struct catalog *, const struct catalog_set *,
+    long long *);
+
+/*
+ * catalog_set_find(cat, vault, host, label, out): the set with that vault
+ * row id, host and label, objects included.  Returns 1 and fills *out
+ * (release with catalog_set_clear), 0 when absent, -1 (reported).
+ */
+int catalog_set_find(struct catalog *, long long, const char *,
+    const char *, struct catalog_set *);
+
+/* catalog_set_get(cat, id, out): the same by row id. */
+int catalog_set_get(struct catalog *, long long, struct catalog_set *);
+
+/* catalog_set_exists(cat, vault, host, label): 1, 0, or -1 (reported). */
+int catalog_set_exists(struct catalog *, long long, const char *,
+    const char *);
+
+/*
+ * catalog_set_list(cat, filter, sets, n): the sets matching filter (may
+ * be NULL), oldest created first (then by row id), without their objects,
+ * as a newly allocated array (release with catalog_set_list_free).
+ * Returns 0 or -1 (reported).
+ */
+int catalog_set_list(struct catalog *, const struct catalog_set_filter *,
+    struct catalog_set **, size_t *);
+void catalog_set_list_free(struct catalog_set *, size_t);
+
+/*
+ * catalog_set_objects(cat, set_id, objects, n): the objects of a set in
+ * insertion order (volumes first, as set.json lists them); release with
+ * catalog_object_list_free.  Returns 0 or -1 (reported).
+ */
+int catalog_set_objects(struct catalog *, long long,
+    struct catalog_object **, size_t *);
+void catalog_object_list_free(struct catalog_object *, size_t);
+
+/*
+ * catalog_set_set_retention(cat, id, keep, has_retain_until,
+ * retain_until): record a keep / retain-until change (coffer keep, holds).
+ * Returns 0, or -1 (reported; ENOENT for an unknown id).
+ */
+int catalog_set_set_retention(struct catalog *, long long, int, int,
+    time_t);
+
+/*
+ * catalog_set_delete(cat, id): remove the set row with its objects and
+ * copies (joins an open transaction like catalog_set_add).  Deleting an
+ * absent id succeeds.  Returns 0 or -1 (reported).
+ */
+int catalog_set_delete(struct catalog *, long long);
+
+/* catalog_set_clear(s): free what a read (or set_header_to_catalog) left
+ * in s and zero it.  NULL does nothing. */
+void catalog_set_clear(struct catalog_set *);
 
 #endif

@@ -99,7 +99,7 @@ cmd_status(int argc, char **argv, struct cli *cli)
 		    clock_now() - kinfo.passphrase_time > maxage)
 			warn_add(cli, warnings, "the identity passphrase is "
 			    "older than key.max-age: change it with 'coffer "
-			    "key passwd'");
+			    "key passphrase'");
 	} else {
 		warn_add(cli, warnings, "the vault keys cannot be read");
 	}

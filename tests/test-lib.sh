@@ -121,6 +121,13 @@ test_grep() {
 	return 0
 }
 
+# pty_run INPUT CMD: run CMD (a shell command line) on a pseudo-terminal,
+# typing INPUT (age reads passphrases only from a terminal).  The session
+# goes to pty.log; the exit status is CMD's.  Needs script(1) (bsdutils).
+pty_run() {
+	printf '%s' "$1" | script -q -e -c "$2" /dev/null >pty.log 2>&1
+}
+
 # test_passphrase_file PATH: write a strong random passphrase, mode 0600.
 test_passphrase_file() {
 	(umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$1")

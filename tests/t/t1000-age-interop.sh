@@ -10,13 +10,6 @@ if ! command -v script >/dev/null 2>&1; then
 	test_skip_all 'script(1) not found: needed to give age a terminal (apt-get install bsdutils)'
 fi
 
-# pty_run INPUT CMD: run CMD (a shell command line) on a pseudo-terminal,
-# typing INPUT (age reads passphrases only from a terminal).  The session
-# goes to pty.log; the exit status is CMD's.
-pty_run() {
-	printf '%s' "$1" | script -q -e -c "$2" /dev/null >pty.log 2>&1
-}
-
 # header_len FILE: bytes of the age header (up to the "--- MAC" line).
 header_len() {
 	n=$(grep -a -n -m1 '^--- ' "$1" | cut -d: -f1)

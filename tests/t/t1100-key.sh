@@ -13,12 +13,6 @@ if ! command -v age >/dev/null 2>&1 ||
 	have_age=
 fi
 
-# pty_run INPUT CMD: run CMD on a pseudo-terminal typing INPUT (age reads
-# passphrases only from a terminal).
-pty_run() {
-	printf '%s' "$1" | script -q -e -c "$2" /dev/null >pty.log 2>&1
-}
-
 # fpr_of PUBFILE: the fingerprint of a coffer-ed25519 line, computed with
 # standard tools: SHA256: + unpadded base64 of SHA-256 of the 32 key bytes.
 fpr_of() {

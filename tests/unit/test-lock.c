@@ -232,7 +232,11 @@ test_cloexec(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	lk = lock_take(dir, "vault", -1, &who);
+	/*
+	 * The grandchild holds the descriptor only until its exec: wait up
+	 * to 2 s for that (slow under sanitizers), less than its sleep 3.
+	 */
+	lk = lock_take(dir, "vault", 2, &who);
 	assert_non_null(lk);
 	lock_release(lk);
 }
