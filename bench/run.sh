@@ -160,6 +160,7 @@ timed() {
 	/usr/bin/time -f '%M %U %S' -o "$W/time.out" "$@" >>"$log" 2>&1
 	rc=$?
 	t1=$(date +%s.%N)
+	# shellcheck disable=SC2046 # split "rss user sys" into $1 $2 $3
 	set -- $(tail -n 1 "$W/time.out")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$step" \
 		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
