@@ -120,6 +120,7 @@ struct backup_result {
 	uint32_t volumes;
 	double duration;                /* seconds */
 	uint64_t warnings;              /* warnings reported */
+	uint64_t sockets;               /* sockets skipped (not warnings) */
 	long long set_row;              /* the catalog sets row id */
 	int verified;                   /* objects re-hashed intact */
 };

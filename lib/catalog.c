@@ -132,6 +132,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE sets ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE volumes ADD COLUMN role TEXT NOT NULL DEFAULT 'volume'"
 	"  CHECK (role IN ('volume', 'manifest', 'sums', 'recovery'));",
+	/* 2 -> 3: when coffer verify last found a set intact */
+	"ALTER TABLE sets ADD COLUMN verified INTEGER;",
 };
 
 struct catalog {
@@ -1232,6 +1234,58 @@ catalog_set_set_retention(struct catalog *cat, long long id, int keep,
 	if (sqlite3_changes(cat->db) == 0) {
 		warn0("no set %lld in catalog '%s'", id, cat->path);
 		errno = ENOENT;
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_set_verified(struct catalog *cat, long long id, time_t when)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (prepare(cat, "UPDATE sets SET verified = ? WHERE id = ?", &st) !=
+	    0)
+		goto cleanup;
+	if (when == 0)
+		sqlite3_bind_null(st, 1);
+	else
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)when);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		report(cat, "cannot record the verification of set %lld", id);
+		goto cleanup;
+	}
+	if (sqlite3_changes(cat->db) == 0) {
+		warn0("no set %lld in catalog '%s'", id, cat->path);
+		errno = ENOENT;
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+catalog_set_verified_time(struct catalog *cat, long long id, time_t *when)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = -1;
+
+	*when = 0;
+	if (prepare(cat, "SELECT verified FROM sets WHERE id = ?", &st) != 0)
+		goto cleanup;
+	sqlite3_bind_int64(st, 1, id);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			*when = (time_t)sqlite3_column_int64(st, 0);
+	} else if (r != SQLITE_DONE) {
+		report(cat, "cannot read the verification of set %lld", id);
 		goto cleanup;
 	}
 	rc = 0;

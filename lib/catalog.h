@@ -14,7 +14,7 @@
 struct catalog;
 
 /* The schema version this coffer creates and understands. */
-#define CATALOG_SCHEMA_VERSION 2
+#define CATALOG_SCHEMA_VERSION 3
 
 enum catalog_flags {
 	CATALOG_CREATE = 1 << 0, /* create the file and the schema */
@@ -259,6 +259,18 @@ void catalog_object_list_free(struct catalog_object *, size_t);
  */
 int catalog_set_set_retention(struct catalog *, long long, int, int,
     time_t);
+
+/*
+ * catalog_set_verified(cat, id, when): record that coffer verify found
+ * set id intact at when; when 0 clears the mark (the set was found
+ * damaged).  Joins an open transaction, so the audit event "verify"
+ * commits with it.  Returns 0, or -1 (reported; ENOENT for an unknown id).
+ */
+int catalog_set_verified(struct catalog *, long long, time_t);
+
+/* catalog_set_verified_time(cat, id, when): when set id was last found
+ * intact (*when 0: never).  0 or -1 (reported). */
+int catalog_set_verified_time(struct catalog *, long long, time_t *);
 
 /*
  * catalog_set_delete(cat, id): remove the set row with its objects and

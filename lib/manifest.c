@@ -590,6 +590,7 @@ entry_from_json(json_t *o, struct manifest_entry *e, struct perr *pe)
 		e->devminor = (uint32_t)v2;
 		e->has_dev = 1;
 	}
+	v = 0;
 	if ((r = get_u64(o, "volume", UINT32_MAX, &v, pe)) < 0)
 		return (-1);
 	if (r && v == 0)

@@ -178,7 +178,8 @@ struct manifest_writer *manifest_writer_new(manifest_write_fn *, void *);
 
 /* manifest_writer_add(w, e): write e as one line.  0, or -1 (reported;
  * the writer is then spoiled and every later call fails). */
-int manifest_writer_add(struct manifest_writer *, const struct manifest_entry *);
+int manifest_writer_add(struct manifest_writer *,
+    const struct manifest_entry *);
 
 /* manifest_writer_finish(w): flush what is buffered.  0 or -1.  The
  * writer must still be freed. */

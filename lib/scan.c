@@ -15,7 +15,7 @@
 #include "warnp.h"
 
 #define CACHEDIR_TAG		"CACHEDIR.TAG"
-#define CACHEDIR_SIG		"Signature: 8a477f597d28d172789f06886806bc55"
+#define CACHEDIR_SIG	"Signature: 8a477f597d28d172789f06886806bc55"
 #define CACHEDIR_SIG_LEN	43
 
 /* One exclude pattern, in the form it is matched. */

@@ -92,10 +92,15 @@
 
 struct scan;
 
+/*
+ * SCAN_ONE_FS: do not enter other devices; SCAN_EXCLUDE_CACHES: honour
+ * CACHEDIR.TAG; SCAN_PARENTS: also report the ancestor directories of
+ * each source root (flag SCAN_ENTRY_PARENT), each once, in order.
+ */
 enum scan_flags {
-	SCAN_ONE_FS		= 1 << 0,	/* do not enter other devices */
-	SCAN_EXCLUDE_CACHES	= 1 << 1,	/* honour CACHEDIR.TAG */
-	SCAN_PARENTS		= 1 << 2	/* report ancestors of sources */
+	SCAN_ONE_FS = 1 << 0,
+	SCAN_EXCLUDE_CACHES = 1 << 1,
+	SCAN_PARENTS = 1 << 2
 };
 
 enum scan_type {
@@ -107,13 +112,18 @@ enum scan_type {
 	SCAN_BLK
 };
 
-/* Flags of one entry (struct scan_entry.flags). */
+/*
+ * Flags of one entry (struct scan_entry.flags): ROOT a source root;
+ * PARENT an ancestor of one (SCAN_PARENTS); XDEV a directory on another
+ * file system, not entered; CACHEDIR a directory with a valid CACHEDIR.TAG;
+ * UNREADABLE a directory whose contents were skipped.
+ */
 enum scan_entry_flags {
-	SCAN_ENTRY_ROOT		= 1 << 0,	/* a source root */
-	SCAN_ENTRY_PARENT	= 1 << 1,	/* an ancestor (SCAN_PARENTS) */
-	SCAN_ENTRY_XDEV		= 1 << 2,	/* dir on another fs, not entered */
-	SCAN_ENTRY_CACHEDIR	= 1 << 3,	/* dir with CACHEDIR.TAG */
-	SCAN_ENTRY_UNREADABLE	= 1 << 4	/* dir whose contents were skipped */
+	SCAN_ENTRY_ROOT = 1 << 0,
+	SCAN_ENTRY_PARENT = 1 << 1,
+	SCAN_ENTRY_XDEV = 1 << 2,
+	SCAN_ENTRY_CACHEDIR = 1 << 3,
+	SCAN_ENTRY_UNREADABLE = 1 << 4
 };
 
 /*
@@ -148,15 +158,21 @@ struct scan_entry {
 	unsigned int depth;
 };
 
-/* Why something was skipped or not entered (the note callback). */
+/*
+ * Why something was skipped or not entered (the note callback): SOCKET a
+ * socket, skipped; VANISHED gone between readdir and lstat (or replaced),
+ * skipped; UNREADABLE cannot open or read (err set), contents skipped;
+ * EXCLUDED matched a pattern; NEVER the coffer home, a vault, a medium;
+ * XDEV another file system, not entered; CACHEDIR contents not entered.
+ */
 enum scan_note {
-	SCAN_NOTE_SOCKET = 1,	/* socket, skipped */
-	SCAN_NOTE_VANISHED,	/* gone between readdir and lstat, skipped */
-	SCAN_NOTE_UNREADABLE,	/* cannot open/read (err set); contents skipped */
-	SCAN_NOTE_EXCLUDED,	/* matched an exclude pattern */
-	SCAN_NOTE_NEVER,	/* coffer home, vault, medium: never backed up */
-	SCAN_NOTE_XDEV,		/* other file system, not entered */
-	SCAN_NOTE_CACHEDIR	/* CACHEDIR.TAG, contents not entered */
+	SCAN_NOTE_SOCKET = 1,
+	SCAN_NOTE_VANISHED,
+	SCAN_NOTE_UNREADABLE,
+	SCAN_NOTE_EXCLUDED,
+	SCAN_NOTE_NEVER,
+	SCAN_NOTE_XDEV,
+	SCAN_NOTE_CACHEDIR
 };
 
 /* Counters after (or during) scan_run. */

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -688,6 +689,24 @@ writer_alloc(void)
 	return (w);
 }
 
+/* Remove temporary files left by a crashed run (the caller holds the
+ * vault and job lock, so no other writer is running). */
+static void
+remove_stale(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "new.cache.tmp-", 14) == 0)
+			(void)unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
 int
 statecache_writer_new(const char *home, const char *vault_id,
     const char *job, const char *set_label, int64_t scan_start_ns,
@@ -702,6 +721,7 @@ statecache_writer_new(const char *home, const char *vault_id,
 		goto fail;
 	if (util_mkdir_p(w->dir, 0700) != 0)
 		goto fail;
+	remove_stale(w->dir);
 	if ((w->tmp = util_asprintf("%s/new.cache.tmp-%ld", w->dir,
 	    (long)getpid())) == NULL)
 		goto fail;

@@ -57,17 +57,24 @@
 #define STATECACHE_IN_MAX	255
 #define STATECACHE_SHA256_LEN	32
 
-/* Which copy (statecache_open, statecache_commit); combinable for commit. */
+/*
+ * Which copy (statecache_open, statecache_commit; combinable for commit):
+ * FULL is full.cache, as of the last full; LAST is last.cache, as of the
+ * last set.
+ */
 enum statecache_which {
-	STATECACHE_FULL	= 1 << 0,	/* full.cache: as of the last full */
-	STATECACHE_LAST	= 1 << 1	/* last.cache: as of the last set */
+	STATECACHE_FULL = 1 << 0,
+	STATECACHE_LAST = 1 << 1
 };
 
-/* Results of statecache_open besides -1 (I/O error, reported). */
+/*
+ * Results of statecache_open besides -1 (I/O error, reported): MISSING no
+ * cache (not reported), DAMAGED a bad one (reported); both mean a full.
+ */
 enum statecache_status {
 	STATECACHE_OK = 0,
-	STATECACHE_MISSING = 1,	/* no cache: make a full (not reported) */
-	STATECACHE_DAMAGED = 2	/* bad cache: make a full (reported) */
+	STATECACHE_MISSING = 1,
+	STATECACHE_DAMAGED = 2
 };
 
 /*
@@ -165,7 +172,9 @@ void statecache_close(struct statecache_reader *);
  * statecache_writer_new(home, vault_id, job, set_label, scan_start_ns, w):
  * start a new cache for the set set_label whose scan started at
  * scan_start_ns, in a temporary file next to the copies (directories
- * created as needed).  Returns 0 with *w set, or -1 (reported).
+ * created as needed; temporary files left there by a crashed run are
+ * removed: call it holding the vault and job lock).  Returns 0 with *w
+ * set, or -1 (reported).
  */
 int statecache_writer_new(const char *, const char *, const char *,
     const char *, int64_t, struct statecache_writer **);

@@ -111,6 +111,14 @@ const char *cli_operator(struct cli *);
 int cli_lock_vault(struct cli *);
 
 /*
+ * cli_reconcile(cli): reconcile the catalog with the local vault
+ * (lib/reconcile.h) after the lock was taken: add committed sets the
+ * catalog lacks, drop sets whose set.json.sig is gone, remove this host's
+ * leftovers.  Problems are warnings; always returns 0 (src/cmd-backup.c).
+ */
+int cli_reconcile(struct cli *);
+
+/*
  * cli_vault_path(cli): the local vault (config vault.path), or NULL with a
  * message.
  */

@@ -1,11 +1,673 @@
+/*
+ * cmd-verify.c: coffer verify SET...: check a set's signature against the
+ * pinned keys and every object's size and SHA-256 against set.json (no
+ * identity needed); with --deep, decrypt every volume and check every
+ * file's size and SHA-256 against the manifest.  An intact set is marked
+ * verified in the catalog; every run is an audit event "verify".
+ */
 #include "compat.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "age.h"
+#include "catalog.h"
 #include "cli.h"
+#include "cli-set.h"
+#include "clock.h"
+#include "crypto.h"
+#include "keys.h"
+#include "manifest.h"
+#include "set.h"
+#include "target.h"
+#include "util.h"
+#include "volume.h"
+#include "warnp.h"
+
+static const char *const usage[] = {
+	"coffer verify [--deep] [--json] [-i IDENTITY] "
+	"[--passphrase-file FILE | --passphrase-fd N] SET...",
+	"coffer verify [--deep] [--json] [-i IDENTITY] "
+	"[--passphrase-file FILE | --passphrase-fd N] --all",
+	NULL,
+};
+
+/* One tar entry --deep expects: a file, a part of a split file, or an
+ * entry without data. */
+struct item {
+	char *name;             /* tar member name (raw bytes) */
+	size_t len;
+	const struct manifest_entry *e;
+	uint32_t volume;
+	int has_data;           /* a regular file or part: check size/hash */
+	uint64_t size;
+	int has_sha256;
+	uint8_t sha256[32];
+	int seen;
+};
+
+struct verify {
+	struct cli *cli;
+	struct cli_vault *v;
+	const struct cli_identity *id;
+	struct age_identities *ids;
+	int deep, json, progress;
+	json_t *out;                    /* the array of results (--json) */
+};
+
+/* One set's result. */
+struct result {
+	const char *sig;                /* "ok", "bad", "missing" */
+	int damaged;
+	int error;
+	json_t *objects;
+	json_t *bad_files;              /* paths (strings or {path_b64}) */
+	json_t *bad_volumes;
+	unsigned long long files_checked, files_elsewhere;
+};
+
+static int
+item_cmp(const void *pa, const void *pb)
+{
+	const struct item *a = pa, *b = pb;
+
+	return (cli_path_cmp(a->name, a->len, b->name, b->len));
+}
+
+static struct item *
+item_find(struct item *it, size_t n, const char *name, size_t len)
+{
+	size_t lo = 0, hi = n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = cli_path_cmp(name, len, it[mid].name, it[mid].len);
+		if (c == 0)
+			return (&it[mid]);
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (NULL);
+}
+
+static void
+items_free(struct item *it, size_t n)
+{
+	size_t i;
+
+	if (it == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(it[i].name);
+	free(it);
+}
+
+/* The items the volumes of this set must hold.  0 or -1 (reported). */
+static int
+items_build(const struct manifest_entry *ents, size_t n, struct item **out,
+    size_t *nout, struct result *res)
+{
+	struct item *it = NULL, *na;
+	size_t cnt = 0, cap = 0, i, k, need;
+	const struct manifest_entry *e;
+
+	for (i = 0; i < n; i++) {
+		e = &ents[i];
+		if (e->deleted)
+			continue;
+		if (e->in != NULL) {
+			res->files_elsewhere++;
+			continue;
+		}
+		if (e->volume == 0 && e->nparts == 0)
+			continue;
+		need = e->nparts ? e->nparts : 1;
+		if (cnt + need > cap) {
+			cap = (cnt + need) * 2;
+			if ((na = realloc(it, cap * sizeof(*it))) == NULL) {
+				warnp("realloc");
+				goto fail;
+			}
+			it = na;
+		}
+		if (e->nparts == 0) {
+			memset(&it[cnt], 0, sizeof(it[cnt]));
+			if ((it[cnt].name = malloc(e->path_len + 1)) == NULL) {
+				warnp("malloc");
+				goto fail;
+			}
+			memcpy(it[cnt].name, e->path, e->path_len + 1);
+			it[cnt].len = e->path_len;
+			it[cnt].e = e;
+			it[cnt].volume = e->volume;
+			it[cnt].has_data = e->type == MANIFEST_FILE;
+			it[cnt].size = e->has_size ? e->size : 0;
+			it[cnt].has_sha256 = e->has_sha256;
+			memcpy(it[cnt].sha256, e->sha256, 32);
+			cnt++;
+			continue;
+		}
+		for (k = 0; k < e->nparts; k++) {
+			memset(&it[cnt], 0, sizeof(it[cnt]));
+			if ((it[cnt].name = manifest_part_name(e->path,
+			    e->path_len, (uint32_t)k + 1, (uint32_t)e->nparts,
+			    &it[cnt].len)) == NULL)
+				goto fail;
+			it[cnt].e = e;
+			it[cnt].volume = e->parts[k].volume;
+			it[cnt].has_data = 1;
+			it[cnt].size = e->parts[k].size;
+			it[cnt].has_sha256 = e->parts[k].has_sha256;
+			memcpy(it[cnt].sha256, e->parts[k].sha256, 32);
+			cnt++;
+		}
+	}
+	if (cnt > 0)
+		qsort(it, cnt, sizeof(*it), item_cmp);
+	*out = it;
+	*nout = cnt;
+	return (0);
+fail:
+	items_free(it, cnt);
+	return (-1);
+}
+
+static void
+bad_file(struct verify *vf, struct result *res, const struct set_header *h,
+    const struct manifest_entry *e, const char *vol, const char *why)
+{
+	json_t *o;
+
+	res->damaged = 1;
+	if (vf->progress)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr, "coffer: set '%s/%s': %s '", h->host, h->label,
+	    e->type == MANIFEST_FILE ? "file" : "entry");
+	cli_print_name(stderr, e->path, e->path_len);
+	fprintf(stderr, "' in volume '%s' is %s\n", vol, why);
+	if (res->bad_files != NULL && (o = json_object()) != NULL) {
+		cli_json_path(o, "path", "path_b64", e->path, e->path_len);
+		json_object_set_new(o, "volume", json_string(vol));
+		json_object_set_new(o, "problem", json_string(why));
+		json_array_append_new(res->bad_files, o);
+	}
+}
+
+static void
+bad_volume(struct result *res, const char *vol)
+{
+
+	res->damaged = 1;
+	if (res->bad_volumes != NULL)
+		json_array_append_new(res->bad_volumes, json_string(vol));
+}
+
+/* Read one volume and check what it holds against the items. */
+static void
+deep_volume(struct verify *vf, struct result *res, const struct set_header *h,
+    const struct set_object *obj, uint32_t volno, struct item *it, size_t n,
+    size_t nvol, size_t ivol)
+{
+	struct target_reader *tr = NULL;
+	struct volume_reader *vr = NULL;
+	struct volume_entry_info info;
+	enum volume_status st = VOLUME_OK;
+	uint8_t sha[32];
+	struct item *x;
+	char *name = NULL;
+	size_t len, i;
+	int r, broken = 0;
+
+	if ((name = set_path(h->host, h->label, obj->name)) == NULL) {
+		res->error = 1;
+		return;
+	}
+	if ((tr = target_open_read(vf->v->target, name, 0)) == NULL) {
+		broken = 1;
+		goto done;
+	}
+	if ((vr = volume_reader_open(vf->ids, obj->name, volume_target_read,
+	    tr, &st)) == NULL) {
+		if (st != VOLUME_DAMAGED)
+			res->error = 1;
+		broken = 1;
+		goto done;
+	}
+	for (;;) {
+		if ((r = volume_next(vr, &info)) < 0) {
+			broken = 1;
+			break;
+		}
+		if (r == 0)
+			break;
+		len = strlen(info.entry.path);
+		while (len > 1 && info.entry.path[len - 1] == '/')
+			len--;
+		if ((x = item_find(it, n, info.entry.path, len)) == NULL ||
+		    x->volume != volno) {
+			if (vf->progress)
+				fputs("\r\033[K", stderr);
+			fprintf(stderr, "coffer: set '%s/%s': volume '%s' "
+			    "holds '", h->host, h->label, obj->name);
+			cli_print_name(stderr, info.entry.path, len);
+			fprintf(stderr, "', which the manifest does not place "
+			    "there\n");
+			res->damaged = 1;
+			continue;
+		}
+		x->seen = 1;
+		if (!x->has_data)
+			continue;
+		if (info.entry.type != VOLUME_REG) {
+			bad_file(vf, res, h, x->e, obj->name, "not a file");
+			continue;
+		}
+		if (volume_data_sha256(vr, sha) != 0) {
+			bad_file(vf, res, h, x->e, obj->name, "unreadable");
+			broken = 1;
+			break;
+		}
+		res->files_checked++;
+		if (info.entry.size != x->size)
+			bad_file(vf, res, h, x->e, obj->name, "of the wrong "
+			    "size");
+		else if (x->has_sha256 && !crypto_memeq(sha, x->sha256, 32))
+			bad_file(vf, res, h, x->e, obj->name, "damaged "
+			    "(SHA-256 mismatch)");
+		if (vf->progress && res->files_checked % 64 == 0)
+			fprintf(stderr, "\rverifying %s/%s: volume %zu/%zu, "
+			    "%llu files", h->host, h->label, ivol, nvol,
+			    res->files_checked);
+	}
+	if (!broken && volume_reader_finish(vr, NULL) != 0)
+		broken = 1;
+	if (broken && volume_reader_status(vr) != VOLUME_DAMAGED)
+		res->error = 1;
+done:
+	if (broken) {
+		if (vf->progress)
+			fputs("\r\033[K", stderr);
+		warn0("set '%s/%s': volume '%s' cannot be read to its end",
+		    h->host, h->label, obj->name);
+		bad_volume(res, obj->name);
+		/* What it should still have held is lost with it. */
+		for (i = 0; i < n; i++) {
+			if (it[i].volume != volno || it[i].seen)
+				continue;
+			it[i].seen = 1;
+			bad_file(vf, res, h, it[i].e, obj->name,
+			    "unreadable");
+		}
+	}
+	volume_reader_free(vr);
+	target_reader_close(tr);
+	free(name);
+}
+
+static void
+verify_deep(struct verify *vf, struct result *res, const struct set_header *h)
+{
+	struct manifest_entry *ents = NULL;
+	struct item *it = NULL;
+	size_t n = 0, nit = 0, i, nvol = 0, ivol = 0;
+	unsigned volno;
+	int r;
+
+	if (vf->ids == NULL &&
+	    (vf->ids = cli_identity_load(vf->cli, vf->id)) == NULL) {
+		res->error = 1;
+		return;
+	}
+	if ((r = cli_manifest_load(vf->v, h, vf->ids, &ents, &n)) != 0) {
+		if (r == -2)
+			res->damaged = 1;
+		else
+			res->error = 1;
+		return;
+	}
+	if (items_build(ents, n, &it, &nit, res) != 0) {
+		res->error = 1;
+		goto cleanup;
+	}
+	for (i = 0; i < h->nobjects; i++)
+		nvol += h->objects[i].role == SET_ROLE_VOLUME;
+	for (i = 0; i < h->nobjects; i++) {
+		const struct set_object *o = &h->objects[i];
+
+		if (o->role != SET_ROLE_VOLUME)
+			continue;
+		ivol++;
+		if (vf->progress)
+			fprintf(stderr, "\rverifying %s/%s: volume %zu/%zu, "
+			    "%llu files", h->host, h->label, ivol, nvol,
+			    res->files_checked);
+		if (sscanf(o->name, "vol-%u.", &volno) != 1)
+			volno = (unsigned)ivol;
+		deep_volume(vf, res, h, o, volno, it, nit, nvol, ivol);
+	}
+	if (vf->progress)
+		fputs("\r\033[K", stderr);
+	for (i = 0; i < nit; i++) {
+		char vol[32];
+
+		if (it[i].seen)
+			continue;
+		snprintf(vol, sizeof(vol), "vol-%04u.tar.zst.age",
+		    (unsigned)it[i].volume);
+		bad_file(vf, res, h, it[i].e, vol, "missing");
+	}
+	if (!vf->json && !vf->cli->quiet && res->files_elsewhere > 0)
+		fprintf(stderr, "set '%s/%s': %llu unchanged files are held by "
+		    "earlier sets and checked when those are verified\n",
+		    h->host, h->label, res->files_elsewhere);
+cleanup:
+	items_free(it, nit);
+	cli_manifest_free(ents, n);
+}
+
+static int
+object_cb(void *cookie, const struct set_object *obj,
+    enum set_object_status st)
+{
+	struct result *res = cookie;
+	json_t *o;
+
+	if (st != SET_OBJECT_OK && st != SET_OBJECT_REWRAPPED)
+		res->damaged = 1;
+	if (res->objects != NULL && (o = json_object()) != NULL) {
+		json_object_set_new(o, "name", json_string(obj->name));
+		json_object_set_new(o, "role", json_string(set_role_name(
+		    obj->role)));
+		json_object_set_new(o, "status", json_string(
+		    set_object_status_name(st)));
+		json_array_append_new(res->objects, o);
+	}
+	return (0);
+}
+
+/* Record the result: the verified time and the audit event together. */
+static int
+record(struct verify *vf, const struct result *res, const char *host,
+    const char *label)
+{
+	struct catalog_set cs;
+	char *obj = NULL, *details = NULL;
+	long long id = 0;
+	int r, rc = -1;
+
+	if (vf->v->row != 0) {
+		if ((r = catalog_set_find(vf->cli->catalog, vf->v->row, host,
+		    label, &cs)) < 0)
+			return (-1);
+		if (r == 1) {
+			id = cs.id;
+			catalog_set_clear(&cs);
+		}
+	}
+	if ((obj = util_asprintf("%s/%s", host, label)) == NULL ||
+	    (details = util_asprintf("{\"deep\":%s,\"result\":\"%s\","
+	    "\"signature\":\"%s\"}", vf->deep ? "true" : "false",
+	    res->damaged ? "damaged" : res->error ? "error" : "ok",
+	    res->sig)) == NULL)
+		goto cleanup;
+	if (catalog_begin(vf->cli->catalog) != 0)
+		goto cleanup;
+	/* Intact: mark it verified; damaged: no longer verified (prune and
+	 * the copy policy must not count on it). */
+	if (id != 0 && (res->damaged || !res->error) &&
+	    catalog_set_verified(vf->cli->catalog, id, res->damaged ? 0 :
+	    clock_now()) != 0)
+		goto cleanup;
+	if (cli_audit(vf->cli, "verify", obj, details) != 0)
+		goto cleanup;
+	if (catalog_commit(vf->cli->catalog) != 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	catalog_rollback(vf->cli->catalog);
+	free(obj);
+	free(details);
+	return (rc);
+}
+
+/* in_catalog(vf, host, label): 1 when the catalog knows the set. */
+static int
+in_catalog(struct verify *vf, const char *host, const char *label)
+{
+
+	if (vf->v->row == 0)
+		return (0);
+	return (catalog_set_exists(vf->cli->catalog, vf->v->row, host,
+	    label) == 1);
+}
+
+/* Verify one set: EXIT_OK, EXIT_DAMAGE or EXIT_ERROR. */
+static int
+verify_one(struct verify *vf, const char *spec)
+{
+	char host[LABEL_MAX + 1], label[LABEL_MAX + 1];
+	struct sign_pinned *pinned = NULL;
+	struct result res;
+	struct set_header h;
+	json_t *o;
+	int r, nbad, rc;
+
+	memset(&res, 0, sizeof(res));
+	set_header_init(&h);
+	res.sig = "ok";
+	if (vf->json) {
+		res.objects = json_array();
+		res.bad_files = json_array();
+		res.bad_volumes = json_array();
+	}
+	if (cli_set_name(vf->cli, vf->v, spec, host, label) != 0) {
+		rc = EXIT_ERROR;
+		goto cleanup;
+	}
+	if ((pinned = keys_pinned_load(vf->cli->home)) == NULL) {
+		rc = EXIT_ERROR;
+		goto cleanup;
+	}
+	if (vf->progress)
+		fprintf(stderr, "verifying %s/%s...", host, label);
+	r = set_load(vf->v->target, host, label, pinned, &h,
+	    SET_LOAD_QUIET_MISSING);
+	if (vf->progress)
+		fputs("\r\033[K", stderr);
+	if (r == SET_LOAD_MISSING && !in_catalog(vf, host, label)) {
+		/* Never committed here: a wrong name, not damage. */
+		warn0("no set '%s/%s' in the vault or the catalog", host,
+		    label);
+		rc = EXIT_ERROR;
+		goto cleanup;
+	}
+	if (r == SET_LOAD_MISSING)
+		warn0("set '%s/%s' is in the catalog, but the vault has no "
+		    "committed set of that name (no %s)", host, label,
+		    SET_SIG);
+	if (r == SET_LOAD_ERROR) {
+		res.error = 1;
+	} else if (r != SET_LOAD_OK) {
+		res.sig = r == SET_LOAD_MISSING ? "missing" : "bad";
+		res.damaged = 1;
+	} else {
+		if ((nbad = set_verify_objects(vf->v->target, &h, object_cb,
+		    &res)) < 0)
+			res.error = 1;
+		else if (nbad > 0)
+			res.damaged = 1;
+		if (vf->deep && nbad >= 0)
+			verify_deep(vf, &res, &h);
+	}
+	if (res.error && !res.damaged)
+		rc = EXIT_ERROR;
+	else if (res.damaged)
+		rc = EXIT_DAMAGE;
+	else
+		rc = EXIT_OK;
+	if (r != SET_LOAD_ERROR && record(vf, &res, host, label) != 0 &&
+	    rc == EXIT_OK)
+		rc = EXIT_ERROR;
+	if (vf->json && (o = json_object()) != NULL) {
+		json_object_set_new(o, "set", json_pack("s++", host, "/",
+		    label));
+		json_object_set_new(o, "signature", json_string(res.sig));
+		json_object_set_new(o, "signer", h.signer[0] ?
+		    json_string(h.signer) : json_null());
+		json_object_set(o, "objects", res.objects);
+		if (vf->deep) {
+			json_object_set_new(o, "files_checked",
+			    json_integer((json_int_t)res.files_checked));
+			json_object_set_new(o, "files_elsewhere",
+			    json_integer((json_int_t)res.files_elsewhere));
+			json_object_set(o, "damaged_files", res.bad_files);
+			json_object_set(o, "damaged_volumes",
+			    res.bad_volumes);
+		}
+		json_object_set_new(o, "result", json_string(
+		    rc == EXIT_OK ? "ok" : rc == EXIT_DAMAGE ? "damaged" :
+		    "error"));
+		json_array_append_new(vf->out, o);
+	} else if (!vf->json && !vf->cli->quiet) {
+		if (rc == EXIT_OK && vf->deep)
+			printf("%s/%s: ok (signature by %s, %zu objects, "
+			       "%llu files checked)\n",
+			    host, label, h.signer, h.nobjects,
+			    res.files_checked);
+		else if (rc == EXIT_OK)
+			printf("%s/%s: ok (signature by %s, %zu objects)\n",
+			    host, label, h.signer, h.nobjects);
+		else if (rc == EXIT_DAMAGE && strcmp(res.sig, "ok") != 0)
+			printf("%s/%s: DAMAGED (signature %s)\n", host, label,
+			    strcmp(res.sig, "bad") == 0 ? "not accepted" :
+			    "missing: not committed");
+		else
+			printf("%s/%s: %s\n", host, label,
+			    rc == EXIT_DAMAGE ? "DAMAGED" : "error");
+	}
+cleanup:
+	json_decref(res.objects);
+	json_decref(res.bad_files);
+	json_decref(res.bad_volumes);
+	sign_pinned_free(pinned);
+	set_header_clear(&h);
+	return (rc);
+}
 
 int
 cmd_verify(int argc, char **argv, struct cli *cli)
 {
-	(void)argc;
-	(void)argv;
-	(void)cli;
-	return EXIT_ERROR;
+	static const struct option opts[] = {
+		{ "deep", no_argument, NULL, 'd' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "passphrase-file", required_argument, NULL, 'f' },
+		{ "passphrase-fd", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_identity id = { { NULL, -1 }, NULL };
+	struct catalog_set_filter f;
+	struct catalog_set *sets = NULL;
+	struct cli_vault v;
+	struct verify vf;
+	size_t n = 0, i;
+	char *end, spec[2 * LABEL_MAX + 2];
+	long fd;
+	int c, all = 0, r, damaged = 0, failed = 0, rc = EXIT_ERROR;
+
+	memset(&v, 0, sizeof(v));
+	memset(&vf, 0, sizeof(vf));
+	vf.json = cli->json;
+	if (cli_want_help(argc, argv)) {
+		cli_usage(usage, stdout);
+		return (EXIT_OK);
+	}
+	while ((c = getopt_long(argc, argv, "+hi:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			vf.deep = 1;
+			break;
+		case 'a':
+			all = 1;
+			break;
+		case 'j':
+			vf.json = 1;
+			break;
+		case 'i':
+			id.file = optarg;
+			break;
+		case 'f':
+			id.src.file = optarg;
+			break;
+		case 'F':
+			fd = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || fd < 0 ||
+			    fd > 65535)
+				return (cli_usage_error(usage, "bad descriptor "
+				    "'%s'", optarg));
+			id.src.fd = (int)fd;
+			break;
+		default:
+			return (cli_usage_error(usage, "unknown option"));
+		}
+	}
+	if (all == (optind < argc))
+		return (cli_usage_error(usage, all ? "--all takes no set" :
+		    "which set? (or --all)"));
+	if (id.src.file != NULL && id.src.fd >= 0)
+		return (cli_usage_error(usage, "--passphrase-file and "
+		    "--passphrase-fd are exclusive"));
+	if (cli_vault_open(cli, &v) != 0)
+		goto cleanup;
+	vf.cli = cli;
+	vf.v = &v;
+	vf.id = &id;
+	vf.progress = !cli->quiet && !vf.json && cli_is_tty(2);
+	if (vf.json && (vf.out = json_array()) == NULL)
+		goto cleanup;
+	if (all) {
+		memset(&f, 0, sizeof(f));
+		f.vault = v.row;
+		if (v.row == 0) {
+			warn0("vault '%s' is not in the catalog", v.path);
+			goto cleanup;
+		}
+		if (catalog_set_list(cli->catalog, &f, &sets, &n) != 0)
+			goto cleanup;
+		for (i = 0; i < n; i++) {
+			snprintf(spec, sizeof(spec), "%s/%s", sets[i].host,
+			    sets[i].label);
+			r = verify_one(&vf, spec);
+			damaged |= r == EXIT_DAMAGE;
+			failed |= r == EXIT_ERROR;
+		}
+	} else {
+		for (i = (size_t)optind; i < (size_t)argc; i++) {
+			r = verify_one(&vf, argv[i]);
+			damaged |= r == EXIT_DAMAGE;
+			failed |= r == EXIT_ERROR;
+		}
+	}
+	if (vf.json) {
+		json_t *o = vf.out;
+
+		vf.out = NULL;
+		if (cli_json_print(o) != 0)
+			failed = 1;
+	}
+	rc = damaged ? EXIT_DAMAGE : failed ? EXIT_ERROR : EXIT_OK;
+cleanup:
+	json_decref(vf.out);
+	catalog_set_list_free(sets, n);
+	age_identities_free(vf.ids);
+	cli_vault_close(&v);
+	return (rc);
 }

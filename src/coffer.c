@@ -301,6 +301,8 @@ setup(const struct cmd *cmd, struct cli *cli)
 	}
 	if ((cmd->flags & CMD_LOCK) && (rc = cli_lock_vault(cli)) != EXIT_OK)
 		goto cleanup;
+	if ((cmd->flags & CMD_LOCK) && cli_reconcile(cli) != 0)
+		goto cleanup;
 	rc = EXIT_OK;
 cleanup:
 	free(path);

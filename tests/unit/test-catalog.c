@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +15,9 @@
 
 #include <cmocka.h>
 
+#include "audit.h"
 #include "catalog.h"
+#include "crypto.h"
 #include "util.h"
 
 struct fixture {
@@ -429,6 +432,251 @@ test_full(void **state)
 	catalog_close(cat);
 }
 
+/* run_sql(f, sql): run sql with the sqlite3 tool on the catalog file. */
+static int
+run_sql(struct fixture *f, const char *sql)
+{
+	char *file, *cmd;
+	int rc;
+
+	assert_non_null(file = util_path_join(f->dir, "script.sql"));
+	assert_int_equal(util_write_file(file, sql, strlen(sql), 0600, 0), 0);
+	assert_non_null(cmd = util_asprintf("sqlite3 '%s' < '%s'", f->path,
+	    file));
+	rc = system(cmd);
+	free(cmd);
+	free(file);
+	return (rc);
+}
+
+/* A set row for host web1 with two objects. */
+static void
+make_set(struct catalog_set *s, struct catalog_object o[2], long long vault,
+    const char *label, const char *job, const char *kind, time_t created)
+{
+	static char *parents[] = { "p1", "p0" };
+
+	memset(s, 0, sizeof(*s));
+	memset(o, 0, 2 * sizeof(*o));
+	s->vault = vault;
+	s->host = "web1";
+	s->label = (char *)label;
+	s->job = (char *)job;
+	s->level = "incr";
+	s->kind = (char *)kind;
+	s->parents = parents;
+	s->nparents = 2;
+	s->created = created;
+	s->audit_head_seq = 7;
+	s->audit_head = "ab";
+	s->files = 12;
+	s->bytes = 9007199254740991ULL;
+	s->header = "{\"format\":1}\n";
+	s->signer = "SHA256:xyz";
+	o[0].name = "vol-0001.tar.zst.age";
+	o[0].role = "volume";
+	o[0].size = 100;
+	memset(o[0].sha256, 'a', 64);
+	memset(o[0].payload_sha256, 'b', 64);
+	o[1].name = "SHA256SUMS";
+	o[1].role = "sums";
+	o[1].size = 5;
+	memset(o[1].sha256, 'c', 64);
+	s->objects = o;
+	s->nobjects = 2;
+}
+
+static void
+test_sets(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_object o[2];
+	struct catalog_set s, got, *list;
+	struct catalog_set_filter filt;
+	struct catalog *cat;
+	long long v1, v2, id1, id2, id3;
+	size_t n;
+	char *err;
+
+	assert_non_null(cat = catalog_open(f->path, CATALOG_CREATE));
+	assert_int_equal(catalog_vault_add(cat, "v-one", "local", "/v1", 1,
+	    &v1), 0);
+	assert_int_equal(catalog_vault_add(cat, "v-two", "local", "/v2", 1,
+	    &v2), 0);
+	make_set(&s, o, v1, "b", "nightly", "backup", 2000);
+	assert_int_equal(catalog_set_add(cat, &s, &id1), 0);
+	make_set(&s, o, v1, "a", "nightly", "backup", 1000);
+	s.has_retain_until = 1;
+	s.retain_until = 5000;
+	s.keep = 1;
+	assert_int_equal(catalog_set_add(cat, &s, &id2), 0);
+	make_set(&s, o, v1, "c", "weekly", "pre-restore", 1500);
+	assert_int_equal(catalog_set_add(cat, &s, &id3), 0);
+	make_set(&s, o, v2, "a", "nightly", "backup", 1000);
+	assert_int_equal(catalog_set_add(cat, &s, NULL), 0);
+
+	/* The same label in the same vault is refused. */
+	capture(f);
+	errno = 0;
+	assert_int_equal(catalog_set_add(cat, &s, NULL), -1);
+	assert_int_equal(errno, EEXIST);
+	err = captured(f);
+	assert_non_null(strstr(err, "set 'web1/a' is already in catalog"));
+	free(err);
+	assert_false(catalog_in_transaction(cat));
+
+	assert_int_equal(catalog_set_find(cat, v1, "web1", "a", &got), 1);
+	assert_int_equal(got.id, id2);
+	assert_string_equal(got.job, "nightly");
+	assert_string_equal(got.level, "incr");
+	assert_int_equal(got.nparents, 2);
+	assert_string_equal(got.parents[0], "p1");
+	assert_string_equal(got.parents[1], "p0");
+	assert_int_equal(got.has_retain_until, 1);
+	assert_int_equal(got.retain_until, 5000);
+	assert_int_equal(got.keep, 1);
+	assert_int_equal(got.bytes, 9007199254740991ULL);
+	assert_string_equal(got.header, "{\"format\":1}\n");
+	assert_string_equal(got.signer, "SHA256:xyz");
+	assert_int_equal(got.nobjects, 2);
+	assert_string_equal(got.objects[0].name, "vol-0001.tar.zst.age");
+	assert_string_equal(got.objects[0].role, "volume");
+	assert_int_equal(got.objects[0].size, 100);
+	assert_int_equal(got.objects[0].payload_sha256[0], 'b');
+	assert_string_equal(got.objects[1].role, "sums");
+	assert_string_equal(got.objects[1].payload_sha256, "");
+	catalog_set_clear(&got);
+	assert_int_equal(catalog_set_find(cat, v1, "web1", "zz", &got), 0);
+	assert_int_equal(catalog_set_find(cat, v1, "db2", "a", &got), 0);
+	assert_int_equal(catalog_set_get(cat, id1, &got), 1);
+	assert_string_equal(got.label, "b");
+	assert_int_equal(got.has_retain_until, 0);
+	catalog_set_clear(&got);
+	assert_int_equal(catalog_set_exists(cat, v1, "web1", "c"), 1);
+	assert_int_equal(catalog_set_exists(cat, v2, "web1", "c"), 0);
+
+	/* Lists: oldest first, filtered. */
+	assert_int_equal(catalog_set_list(cat, NULL, &list, &n), 0);
+	assert_int_equal(n, 4);
+	catalog_set_list_free(list, n);
+	memset(&filt, 0, sizeof(filt));
+	filt.vault = v1;
+	filt.job = "nightly";
+	assert_int_equal(catalog_set_list(cat, &filt, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].label, "a");
+	assert_string_equal(list[1].label, "b");
+	assert_null(list[0].objects);
+	catalog_set_list_free(list, n);
+	memset(&filt, 0, sizeof(filt));
+	filt.kind = "pre-restore";
+	assert_int_equal(catalog_set_list(cat, &filt, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].label, "c");
+	catalog_set_list_free(list, n);
+
+	/* Retention changes, deletion with the objects. */
+	assert_int_equal(catalog_set_set_retention(cat, id1, 1, 1, 9), 0);
+	assert_int_equal(catalog_set_get(cat, id1, &got), 1);
+	assert_int_equal(got.keep, 1);
+	assert_int_equal(got.retain_until, 9);
+	catalog_set_clear(&got);
+	capture(f);
+	assert_int_equal(catalog_set_set_retention(cat, 9999, 0, 0, 0), -1);
+	free(captured(f));
+	assert_int_equal(catalog_set_delete(cat, id1), 0);
+	assert_int_equal(catalog_set_get(cat, id1, &got), 0);
+	assert_int_equal(catalog_set_objects(cat, id1, &got.objects,
+	    &got.nobjects), 0);
+	assert_int_equal(got.nobjects, 0);
+	catalog_object_list_free(got.objects, got.nobjects);
+	assert_int_equal(catalog_set_delete(cat, id1), 0);
+	catalog_close(cat);
+}
+
+static void
+test_set_with_audit(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_object o[2];
+	struct catalog_set s;
+	struct catalog *cat;
+	struct audit_event ev = { "service:web1", "web1", NULL, "set.add",
+	    "web1/x", NULL };
+	long long v, n;
+
+	assert_int_equal(crypto_init(), 0);
+	assert_non_null(cat = catalog_open(f->path, CATALOG_CREATE));
+	assert_int_equal(catalog_vault_add(cat, "v", "local", "/v", 1, &v),
+	    0);
+	make_set(&s, o, v, "x", "nightly", "backup", 1);
+
+	/* Rolled back together: neither the set nor the event stays. */
+	assert_int_equal(catalog_begin(cat), 0);
+	assert_int_equal(catalog_set_add(cat, &s, NULL), 0);
+	assert_int_equal(audit_append(cat, &ev), 0);
+	assert_true(catalog_in_transaction(cat));
+	catalog_rollback(cat);
+	assert_int_equal(catalog_set_exists(cat, v, "web1", "x"), 0);
+	assert_int_equal(catalog_event_count(cat, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* A failed add inside the caller's transaction undoes only itself. */
+	assert_int_equal(catalog_begin(cat), 0);
+	assert_int_equal(catalog_set_add(cat, &s, NULL), 0);
+	capture(f);
+	assert_int_equal(catalog_set_add(cat, &s, NULL), -1);
+	free(captured(f));
+	assert_true(catalog_in_transaction(cat));
+	assert_int_equal(audit_append(cat, &ev), 0);
+	assert_int_equal(catalog_commit(cat), 0);
+	assert_int_equal(catalog_set_exists(cat, v, "web1", "x"), 1);
+	assert_int_equal(catalog_event_count(cat, &n), 0);
+	assert_int_equal(n, 1);
+	catalog_close(cat);
+}
+
+static void
+test_v1_sets_migrate(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_set got;
+	struct catalog *cat;
+	long long v;
+
+	/* The v1 tables as the first release made them, with one set. */
+	assert_int_equal(run_sql(f, "CREATE TABLE vaults (id INTEGER PRIMARY "
+	    "KEY, vault_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, url TEXT "
+	    "NOT NULL, created INTEGER NOT NULL); CREATE TABLE sets (id "
+	    "INTEGER PRIMARY KEY, vault INTEGER NOT NULL REFERENCES "
+	    "vaults(id), host TEXT NOT NULL, label TEXT NOT NULL, job TEXT, "
+	    "level TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'backup', "
+	    "parents TEXT NOT NULL DEFAULT '[]', created INTEGER NOT NULL, "
+	    "retain_until INTEGER, keep INTEGER NOT NULL DEFAULT 0, "
+	    "audit_head_seq INTEGER, audit_head TEXT, committed INTEGER NOT "
+	    "NULL DEFAULT 0, UNIQUE (vault, host, label)); CREATE TABLE "
+	    "volumes (id INTEGER PRIMARY KEY, set_id INTEGER NOT NULL "
+	    "REFERENCES sets(id) ON DELETE CASCADE, name TEXT NOT NULL, size "
+	    "INTEGER NOT NULL, sha256 TEXT NOT NULL, payload_sha256 TEXT, "
+	    "UNIQUE (set_id, name)); INSERT INTO vaults VALUES (1, 'v', "
+	    "'local', '/v', 1); INSERT INTO sets (vault, host, label, job, "
+	    "level, created) VALUES (1, 'web1', 'old', 'j', 'full', 5); "
+	    "INSERT INTO volumes (set_id, name, size, sha256) VALUES (1, "
+	    "'vol-0001.tar.zst.age', 3, 'aa'); PRAGMA user_version = 1;"), 0);
+	/* Only the ALTERs of migration 2 run on it. */
+	assert_non_null(cat = catalog_open(f->path, 0));
+	assert_int_equal(catalog_schema_version(cat), CATALOG_SCHEMA_VERSION);
+	v = 1;
+	assert_int_equal(catalog_set_find(cat, v, "web1", "old", &got), 1);
+	assert_null(got.header);
+	assert_int_equal(got.nparents, 0);
+	assert_int_equal(got.files, 0);
+	assert_int_equal(got.nobjects, 1);
+	assert_string_equal(got.objects[0].role, "volume");
+	catalog_set_clear(&got);
+	catalog_close(cat);
+}
+
 int
 main(void)
 {
@@ -448,6 +696,11 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_with_audit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_v1_sets_migrate, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
