@@ -732,8 +732,20 @@ same_as(struct ctx *c, const char *path, const struct stat *st,
 
 	if (type_of(st->st_mode) != t)
 		return (0);
-	if (e->type == MANIFEST_HARDLINK)
-		return (0);     /* links are cheap to redo */
+	if (e->type == MANIFEST_HARDLINK) {
+		/* Unchanged when linked to its (unchanged) first member. */
+		struct stat tst;
+		const struct manifest_entry *te;
+
+		if (e->target == NULL ||
+		    lstat_at(c->rootfd, e->target, &tst) != 0 ||
+		    tst.st_ino != st->st_ino || tst.st_dev != st->st_dev)
+			return (0);
+		if (c->ents == NULL || ent_find(c, e->target) == NULL)
+			return (1);
+		te = ent_find(c, e->target)->e;
+		return (same_as(c, e->target, &tst, te));
+	}
 	if (t != MANIFEST_SYMLINK && e->has_mode &&
 	    (st->st_mode & 07777) != e->mode)
 		return (0);

@@ -31,6 +31,7 @@ test_expect_success 'setup: a full set, then changes, then an incremental' '
 	printf x >"src/nl
 name" &&
 	printf y >"src/$(printf "bad\377")" &&
+	printf z >"src/back\\slash	tab" &&
 	coffer backup --level full --label full1 "$TRASH/src" >/dev/null &&
 	echo "alpha, longer now" >src/a &&
 	echo fresh >src/new &&
@@ -120,7 +121,8 @@ test_expect_success 'ls lists the full set with names escaped' '
 	test_grep -x "$P/del" out &&
 	test_grep -x -F "$P/nl\\nname" out &&
 	test_grep -x -F "$P/bad\\xff" out &&
-	test $(wc -l <out) = 7
+	test_grep -x -F "$P/back\\\\slash\\ttab" out &&
+	test $(wc -l <out) = 8
 '
 
 test_expect_success 'ls of the incremental shows the whole tree, not deleted files' '
