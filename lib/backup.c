@@ -669,6 +669,41 @@ do_file(struct run *run, const struct scan_entry *e,
 		return (0);
 	}
 
+	/* A member of a group whose data went into an earlier volume of
+	 * this set: a tar hard link to the first member, which extracting
+	 * the volumes in order (as restore and RECOVERY.txt do) turns into
+	 * the same inode again.  The data stays in one volume. */
+	if (l != NULL && l->volume != 0 && (run->vw == NULL ||
+	    l->volume != run->vno)) {
+		struct volume_entry ve;
+
+		memset(&ve, 0, sizeof(ve));
+		ve.path = e->path;
+		ve.type = VOLUME_HARDLINK;
+		ve.mode = e->st.st_mode & 07777;
+		ve.uid = e->st.st_uid;
+		ve.gid = e->st.st_gid;
+		ve.mtime_ns = (int64_t)e->st.st_mtim.tv_sec * 1000000000 +
+		    e->st.st_mtim.tv_nsec;
+		ve.link = l->path;
+		if (volume_need(run, 1536) != 0)
+			return (-1);
+		if ((r = volume_add_file(run->vw, &ve, -1, NULL)) != 0)
+			return (r);
+		me->type = MANIFEST_HARDLINK;
+		me->target = l->path;
+		me->target_len = l->pathlen;
+		me->link_group = l->group;
+		me->size = l->size;
+		me->volume = run->vno;
+		if ((me->has_sha256 = l->has_sha256))
+			memcpy(me->sha256, l->sha256, 32);
+		es->rec.has_sha256 = l->has_sha256;
+		memcpy(es->rec.sha256, l->sha256, 32);
+		util_strlcpy(es->rec.in, run->label, sizeof(es->rec.in));
+		return (0);
+	}
+
 	/* Unchanged since the cached set: point at the set holding it. */
 	if (l == NULL && old != NULL && old->in[0] != '\0' &&
 	    is_parent(run, old->in) &&

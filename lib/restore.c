@@ -1030,11 +1030,15 @@ plan_report(struct ctx *c)
 /* ---------------------------------------------------- the plan on disk */
 
 static json_t *
-stat_json(const char *path, const struct stat *st)
+stat_json(struct ctx *c, const char *path, const struct stat *st)
 {
 	struct manifest_entry e;
+	char lbuf[PATH_MAX + 1];
+	const char *leaf;
 	json_t *o;
+	ssize_t n = -1;
 	char *s;
+	int pfd;
 
 	manifest_entry_init(&e);
 	e.path = (char *)(uintptr_t)path;
@@ -1053,6 +1057,20 @@ stat_json(const char *path, const struct stat *st)
 	if (S_ISREG(st->st_mode)) {
 		e.has_size = 1;
 		e.size = (uint64_t)st->st_size;
+	}
+	if (S_ISLNK(st->st_mode)) {
+		if ((pfd = at_parent(c->rootfd, path, 0, &leaf)) >= 0) {
+			n = readlinkat(pfd, leaf, lbuf, sizeof(lbuf) - 1);
+			close(pfd);
+		}
+		if (n <= 0) {
+			/* Gone meanwhile: record a plain file. */
+			e.type = MANIFEST_FILE;
+		} else {
+			lbuf[n] = '\0';
+			e.target = lbuf;
+			e.target_len = (size_t)n;
+		}
 	}
 	if ((s = manifest_entry_to_json(&e, NULL)) == NULL)
 		return (NULL);
@@ -1150,7 +1168,7 @@ store_plan(struct ctx *c)
 		o = json_pack("{s:s, s:o*, s:o*}", "action",
 		    restore_action_name(c->ents[i].action), "new",
 		    entry_json(c->ents[i].e), "old", c->ents[i].exists ?
-		    stat_json(c->ents[i].e->path, &c->ents[i].old) : NULL);
+		    stat_json(c, c->ents[i].e->path, &c->ents[i].old) : NULL);
 		if (o == NULL || json_array_append_new(list, o))
 			goto fail;
 	}
@@ -1158,7 +1176,7 @@ store_plan(struct ctx *c)
 		if (ent_find(c, c->dels[i].path) != NULL)
 			continue;
 		o = json_pack("{s:s, s:o*}", "action", "delete", "old",
-		    stat_json(c->dels[i].path, &c->dels[i].old));
+		    stat_json(c, c->dels[i].path, &c->dels[i].old));
 		if (o == NULL || json_array_append_new(list, o))
 			goto fail;
 	}

@@ -137,7 +137,7 @@ test_expect_success 'a split file is joined back from its parts' '
 	cmp joined src/large &&
 	cmp x1/$(ap src/sub/medium) src/sub/medium &&
 	test "$(stat -c %i x1/$(ap src/file))" = "$(stat -c %i x1/$(ap src/file2))" &&
-	cmp x1/$(ap src/sub/hardlink) src/file
+	test "$(stat -c %i x1/$(ap src/file))" = "$(stat -c %i x1/$(ap src/sub/hardlink))"
 '
 
 test_expect_success 'the manifest records every entry with types and hashes' '
@@ -148,7 +148,7 @@ test_expect_success 'the manifest records every entry with types and hashes' '
 	g1=$(grep "\"path\":\"$(ap src/file)\"" m | sed "s/.*\"link_group\":\([0-9]*\).*/\1/") &&
 	g2=$(grep "\"path\":\"$(ap src/file2)\"" m | sed "s/.*\"link_group\":\([0-9]*\).*/\1/") &&
 	test "$g1" = "$g2" &&
-	grep "\"path\":\"$(ap src/sub/hardlink)\"" m | grep "\"sha256\":\"$(sha256sum <src/file | cut -c1-64)\"" &&
+	grep "\"path\":\"$(ap src/sub/hardlink)\"" m | grep "\"type\":\"hardlink\"" | grep "\"target\":\"$(ap src/file)\"" &&
 	grep "\"path\":\"$(ap src/link)\"" m | grep "\"type\":\"symlink\"" | grep "\"target\":\"file\"" &&
 	grep "\"path\":\"$(ap src/fifo)\"" m | grep "\"type\":\"fifo\"" &&
 	grep "\"path\":\"$(ap src/emptydir)\"" m | grep "\"type\":\"dir\"" &&
