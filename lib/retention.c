@@ -362,7 +362,8 @@ retention_apply(struct retention_set *sets, size_t n,
 		sets[i].decision = RETENTION_KEEP;
 	}
 	sort_sets = sets;
-	qsort(d.order, n, sizeof(*d.order), newer_cmp);
+	if (n > 1)
+		qsort(d.order, n, sizeof(*d.order), newer_cmp);
 	sort_sets = NULL;
 
 	/* Holds always win. */
@@ -701,7 +702,8 @@ scan_holds(struct target *t, const char *host, const char *label,
 		*prefix = NULL;
 		return -1;
 	}
-	qsort(hs->json, hs->njson, sizeof(*hs->json), ulong_cmp);
+	if (hs->njson > 1)
+		qsort(hs->json, hs->njson, sizeof(*hs->json), ulong_cmp);
 	return 0;
 }
 

@@ -307,7 +307,8 @@ cli_manifest_load(struct cli_vault *v, const struct set_header *h,
 			break;
 		n++;
 	}
-	qsort(arr, n, sizeof(*arr), entry_cmp);
+	if (n > 1)
+		qsort(arr, n, sizeof(*arr), entry_cmp);
 	*out = arr;
 	*nout = n;
 	arr = NULL;

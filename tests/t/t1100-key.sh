@@ -113,7 +113,9 @@ test_expect_success 'key export-recipients: a file age -R and init --recipients 
 	test_grep "^# coffer vault recipients" exported.txt &&
 	test $(grep -c "^age1" exported.txt) = 2 &&
 	coffer key export-recipients >stdout.txt &&
-	test_cmp exported.txt stdout.txt &&
+	grep -v "^# coffer vault recipients of host" exported.txt >a.txt &&
+	grep -v "^# coffer vault recipients of host" stdout.txt >b.txt &&
+	test_cmp a.txt b.txt &&
 	echo "for the escrow holder" >m2 &&
 	age -R exported.txt -o m2.age m2 &&
 	age -d -i escrow-key.txt -o m2.out m2.age &&
