@@ -5,7 +5,9 @@
 #include <sys/sysmacros.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -49,6 +51,18 @@ struct link {
 	uint8_t sha256[32];
 };
 
+/* Owner names looked up for entries no volume stored this time
+ * (unchanged files): a few ids cover a host, so a small cache does. */
+#define NAME_CACHE 32
+struct name_cache {
+	struct {
+		uint32_t id;
+		int used;
+		char name[256];         /* "" when the id has no name */
+	} slot[NAME_CACHE];
+	size_t next;
+};
+
 /* One run of backup_run. */
 struct run {
 	const struct backup_params *p;
@@ -79,6 +93,8 @@ struct run {
 	/* split files, for RECOVERY.txt */
 	struct recovery_split *splits;
 	size_t nsplits;
+	/* owner names of unchanged files */
+	struct name_cache users, groups;
 	/* progress */
 	struct timespec t0;
 	double last_progress;
@@ -510,6 +526,55 @@ entry_names(struct manifest_entry *me, const struct volume_file_info *info,
 	}
 }
 
+/* The user (group when is_group) name of id, "" when it has none. */
+static const char *
+name_lookup(struct name_cache *nc, uint32_t id, int is_group)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[4096];
+	size_t i;
+
+	for (i = 0; i < NAME_CACHE; i++)
+		if (nc->slot[i].used && nc->slot[i].id == id)
+			return (nc->slot[i].name);
+	i = nc->next;
+	nc->next = (nc->next + 1) % NAME_CACHE;
+	nc->slot[i].used = 1;
+	nc->slot[i].id = id;
+	nc->slot[i].name[0] = '\0';
+	if (is_group) {
+		if (getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &grp) == 0 &&
+		    grp != NULL && strlen(grp->gr_name) < 256)
+			util_strlcpy(nc->slot[i].name, grp->gr_name, 256);
+	} else if (getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL && strlen(pwp->pw_name) < 256)
+		util_strlcpy(nc->slot[i].name, pwp->pw_name, 256);
+	return (nc->slot[i].name);
+}
+
+/* Names for an entry whose data no volume of this set took (unchanged
+ * files and links to them), as the volume would have named them. */
+static void
+entry_names_lookup(struct run *run, struct manifest_entry *me, char *user,
+    char *group)
+{
+	const char *s;
+
+	if (!me->has_owner)
+		return;
+	if (me->user == NULL &&
+	    *(s = name_lookup(&run->users, me->uid, 0)) != '\0') {
+		util_strlcpy(user, s, 256);
+		me->user = user;
+	}
+	if (me->group == NULL &&
+	    *(s = name_lookup(&run->groups, me->gid, 1)) != '\0') {
+		util_strlcpy(group, s, 256);
+		me->group = group;
+	}
+}
+
 static int
 on_deleted(void *cookie, const struct statecache_rec *rec)
 {
@@ -560,6 +625,7 @@ store_split(struct run *run, const struct scan_entry *e,
 {
 	struct volume_file_info info;
 	struct recovery_split *sp;
+	struct crypto_sha256 *whole = NULL;
 	uint64_t size = (uint64_t)e->st.st_size, off, len, n64;
 	uint32_t n, i;
 	char *name = NULL;
@@ -572,10 +638,13 @@ store_split(struct run *run, const struct scan_entry *e,
 		return (-1);
 	}
 	n = (uint32_t)n64;
-	if ((es->parts = calloc(n, sizeof(*es->parts))) == NULL) {
+	if ((es->parts = calloc(n, sizeof(*es->parts))) == NULL ||
+	    (whole = crypto_sha256_new()) == NULL) {
 		warnp("cannot allocate memory");
 		return (-1);
 	}
+	/* The parts are consecutive slices: hashing them in order as they
+	 * are stored gives the whole file's hash, each byte read once. */
 	for (i = 1; i <= n; i++) {
 		off = (uint64_t)(i - 1) * run->volume_size;
 		len = size - off < run->volume_size ? size - off :
@@ -588,8 +657,8 @@ store_split(struct run *run, const struct scan_entry *e,
 		if ((name = manifest_part_name(e->path, e->pathlen, i, n,
 		    NULL)) == NULL)
 			goto cleanup;
-		r = volume_add_part(run->vw, e->abspath, name, off, len,
-		    es->parts[i - 1].sha256, &info);
+		r = volume_add_part_whole(run->vw, e->abspath, name, off, len,
+		    es->parts[i - 1].sha256, &info, whole);
 		if (r < 0)
 			goto cleanup;
 		if (r > 0) {
@@ -615,6 +684,10 @@ store_split(struct run *run, const struct scan_entry *e,
 		goto cleanup;
 	es->me.parts = es->parts;
 	es->me.nparts = n;
+	crypto_sha256_final(whole, es->me.sha256);
+	es->me.has_sha256 = 1;
+	es->rec.has_sha256 = 1;
+	memcpy(es->rec.sha256, es->me.sha256, 32);
 	if ((sp = realloc(run->splits, (run->nsplits + 1) *
 	    sizeof(*sp))) == NULL) {
 		warnp("cannot allocate memory");
@@ -632,6 +705,7 @@ store_split(struct run *run, const struct scan_entry *e,
 	run->nsplits++;
 	rc = 0;
 cleanup:
+	crypto_sha256_free(whole);
 	free(name);
 	return (rc);
 }
@@ -729,8 +803,8 @@ do_file(struct run *run, const struct scan_entry *e,
 		if ((r = store_split(run, e, es)) != 0)
 			return (r);
 		util_strlcpy(es->rec.in, run->label, sizeof(es->rec.in));
-		if (multi && link_set(run, e, 0, run->label, size, NULL) ==
-		    NULL)
+		if (multi && link_set(run, e, 0, run->label, size,
+		    me->sha256) == NULL)
 			return (-1);
 		/* A split file is its own group: its members are recorded
 		 * as hard links to it, pointing at this set. */
@@ -852,6 +926,7 @@ on_entry(void *cookie, const struct scan_entry *e)
 		rc = run_warned(run);
 		goto cleanup;
 	}
+	entry_names_lookup(run, &es.me, es.user, es.group);
 	if (manifest_writer_add(run->mw, &es.me) != 0)
 		goto cleanup;
 	run->r->files++;

@@ -280,6 +280,26 @@ add_set_steps(struct text *t, const struct set_header *h, size_t step,
 		    "complete, joins it and removes the parts; the list of\n"
 		    "this set's split files is in its own RECOVERY.txt):\n\n");
 	text_add(t, join_all);
+	/* tar holds no member for a hard link whose data is not in this
+	 * set's volumes as a whole file (a link to a split file, or to a
+	 * file an earlier set holds): the manifest has it, without a
+	 * "volume"; link it once its target is whole.  The last set's
+	 * manifest lists every link of the final tree, so once, at its end. */
+	if (!self)
+		return;
+	text_add(t, "\nRecreate the hard links no volume holds (links to a "
+	    "split file, or to a file\nan earlier set holds: \"hardlink\" "
+	    "entries without \"volume\" in the manifest;\nnames JSON "
+	    "escapes are left for coffer ls to show):\n\n");
+	text_printf(t, "    age -d -i \"$ID\" \"$VAULT/sets/%s/%s/%s\" "
+	    "| zstd -d |\n"
+	    "      grep '\"type\":\"hardlink\"' | { grep -v "
+	    "'\"volume\":' || true; } |\n"
+	    "      sed -n 's/^.*\"path\":\"\\([^\"\\\\]*\\)\",.*"
+	    "\"target\":\"\\([^\"\\\\]*\\)\",.*$/\\2\\n\\1/p' |\n"
+	    "      while read -r t && read -r p; do "
+	    "ln -f \"$DEST/$t\" \"$DEST/$p\" || exit 1; done\n",
+	    h->host, h->label, SET_MANIFEST);
 }
 
 char *

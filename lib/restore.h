@@ -75,6 +75,20 @@ typedef int restore_snapshot_fn(void *, const char *, const char *const *,
 typedef void restore_plan_fn(void *, enum restore_action, const char *,
     size_t);
 
+/* Progress of the extraction, passed to the progress callback (at most a
+ * few times a second, and once more at its end with final set). */
+struct restore_progress {
+	uint64_t files;                 /* entries written */
+	uint64_t bytes;                 /* file bytes written */
+	uint64_t total_files;           /* entries to write */
+	uint64_t total_bytes;           /* file bytes to write */
+	double elapsed;                 /* seconds since extraction began */
+	double rate;                    /* bytes written a second */
+	int final;
+};
+
+typedef void restore_progress_fn(void *, const struct restore_progress *);
+
 struct restore_opts {
 	const char *home;               /* the coffer home */
 	struct target *target;          /* the vault */
@@ -92,6 +106,8 @@ struct restore_opts {
 	void *plan_cookie;
 	const char *verify_cmd;         /* sh -c CMD after verification, with
 	                                   COFFER_RESTORE_DIR set; NULL none */
+	restore_progress_fn *progress;  /* may be NULL */
+	void *progress_cookie;
 };
 
 /* A path that could not be restored, or does not verify. */

@@ -192,6 +192,18 @@ int volume_add_part(struct volume_writer *, const char *, const char *,
     struct volume_file_info *);
 
 /*
+ * volume_add_part_whole(w, abs_path, archive_name, offset, len, sha256,
+ * info, whole): volume_add_part, also feeding the part's bytes (as stored,
+ * padding included) into the caller's running hash whole (may be NULL), so
+ * the parts of a file added in order give the whole file's SHA-256 without
+ * reading it twice.
+ */
+struct crypto_sha256;
+int volume_add_part_whole(struct volume_writer *, const char *, const char *,
+    uint64_t, uint64_t, uint8_t[VOLUME_SHA256_LEN],
+    struct volume_file_info *, struct crypto_sha256 *);
+
+/*
  * volume_bytes_out(w): object bytes written to the sink so far.  zstd
  * holds back up to a few jobs (some MiB a worker) of input, so a caller
  * splitting volumes at a size limit should also look at

@@ -141,3 +141,38 @@ cli_vault_path(struct cli *cli)
 		warn0("no local vault configured (vault.path)");
 	return v;
 }
+
+void
+cli_human_bytes(unsigned long long n, char *buf, size_t size)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)n;
+	int i = 0;
+
+	while (v >= 1024 && i < 5) {
+		v /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, size, "%llu B", n);
+	else
+		snprintf(buf, size, "%.1f %s", v, u[i]);
+}
+
+void
+cli_progress_show(unsigned long long files, unsigned long long bytes,
+    const char *verb, double rate, unsigned long long total_bytes, int final)
+{
+	char b[32], r[32], eta[32];
+
+	cli_human_bytes(bytes, b, sizeof(b));
+	cli_human_bytes(rate > 0 ? (unsigned long long)rate : 0, r, sizeof(r));
+	if (total_bytes > 0 && rate > 0 && bytes <= total_bytes)
+		snprintf(eta, sizeof(eta), "%.0fs",
+		    (double)(total_bytes - bytes) / rate);
+	else
+		snprintf(eta, sizeof(eta), "\xe2\x80\x94");
+	fprintf(stderr, "\r\033[K%llu files, %s %s, %s/s, ETA %s%s", files, b,
+	    verb, r, eta, final ? "\n" : "");
+	fflush(stderr);
+}

@@ -127,6 +127,18 @@ const char *cli_vault_path(struct cli *);
 /* cli_is_tty(fd): isatty that tolerates errors. */
 int cli_is_tty(int);
 
+/* cli_human_bytes(n, buf, size): n as "512 B", "1.5 MiB"... into buf. */
+void cli_human_bytes(unsigned long long, char *, size_t);
+
+/*
+ * cli_progress_show(files, bytes, verb, rate, total_bytes, final): the
+ * progress line of a long command on stderr, redrawn in place: "N files,
+ * X VERB, R/s, ETA T" (ETA when total_bytes is known), ended by a newline
+ * when final.  Callers show it only when cli_is_tty(2) and not -q.
+ */
+void cli_progress_show(unsigned long long, unsigned long long, const char *,
+    double, unsigned long long, int);
+
 /*
  * Output of the age plumbing commands (encrypt, decrypt), defined in
  * src/cmd-encrypt.c.  cli_output_open(out, path): path NULL or "-" is

@@ -130,38 +130,12 @@ cleanup:
 /* ------------------------------------------------------------ progress */
 
 static void
-human(uint64_t n, char *buf, size_t size)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)n;
-	int i = 0;
-
-	while (v >= 1024 && i < 5) {
-		v /= 1024;
-		i++;
-	}
-	if (i == 0)
-		snprintf(buf, size, "%" PRIu64 " B", n);
-	else
-		snprintf(buf, size, "%.1f %s", v, u[i]);
-}
-
-static void
 show_progress(void *cookie, const struct backup_progress *p)
 {
-	char b[32], r[32], eta[32];
 
 	(void)cookie;
-	human(p->bytes, b, sizeof(b));
-	human((uint64_t)p->rate, r, sizeof(r));
-	if (p->total_bytes > 0 && p->rate > 0 && p->bytes <= p->total_bytes)
-		snprintf(eta, sizeof(eta), "%.0fs",
-		    (double)(p->total_bytes - p->bytes) / p->rate);
-	else
-		snprintf(eta, sizeof(eta), "\xe2\x80\x94");
-	fprintf(stderr, "\r\033[K%" PRIu64 " files, %s read, %s/s, ETA %s%s",
-	    p->files, b, r, eta, p->final ? "\n" : "");
-	fflush(stderr);
+	cli_progress_show(p->files, p->bytes, "read", p->rate, p->total_bytes,
+	    p->final);
 }
 
 /* --------------------------------------------------------------- hooks */
@@ -575,8 +549,8 @@ cmd_backup(int argc, char **argv, struct cli *cli)
 	} else if (tty) {
 		char rb[32], sb[32];
 
-		human(r.bytes_read, rb, sizeof(rb));
-		human(r.bytes_stored, sb, sizeof(sb));
+		cli_human_bytes(r.bytes_read, rb, sizeof(rb));
+		cli_human_bytes(r.bytes_stored, sb, sizeof(sb));
 		fprintf(stderr, "set '%s' (%s): %" PRIu64 " files, %s read, "
 		    "%s stored in %.1fs%s\n", r.label,
 		    backup_level_name(r.level), r.files, rb, sb, r.duration,

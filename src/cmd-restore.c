@@ -120,6 +120,16 @@ done:
 	return (rc);
 }
 
+/* The progress line on a terminal (shared with backup's). */
+static void
+show_progress(void *cookie, const struct restore_progress *p)
+{
+
+	(void)cookie;
+	cli_progress_show(p->files, p->bytes, "written", p->rate,
+	    p->total_bytes, p->final);
+}
+
 /* A path for people: raw bytes, with unprintable ones as \ooo. */
 static void
 print_path(FILE *fp, const char *p, size_t len)
@@ -429,6 +439,8 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 	    (force ? RESTORE_FORCE : 0);
 	o.snapshot = snapshot;
 	o.snapshot_cookie = &sn;
+	if (!dry && !cli->quiet && cli_is_tty(2))
+		o.progress = show_progress;
 	po.json = cli->json;
 	if (dry) {
 		if (cli->json && (po.list = json_array()) == NULL)

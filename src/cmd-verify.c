@@ -35,6 +35,14 @@ static const char *const usage[] = {
 	NULL,
 };
 
+/* A split file being joined, as its parts are read in order, to check
+ * the whole file's SHA-256. */
+struct joined {
+	struct crypto_sha256 *h;
+	uint32_t next;          /* parts hashed so far */
+	int broken;             /* a part missing or out of order */
+};
+
 /* One tar entry --deep expects: a file, a part of a split file, or an
  * entry without data. */
 struct item {
@@ -47,6 +55,8 @@ struct item {
 	int has_sha256;
 	uint8_t sha256[32];
 	int seen;
+	uint32_t part;          /* 1-based for a part, else 0 */
+	struct joined *j;       /* a part of a split file with a sha256 */
 };
 
 struct verify {
@@ -103,8 +113,13 @@ items_free(struct item *it, size_t n)
 
 	if (it == NULL)
 		return;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(it[i].name);
+		if (it[i].j != NULL && it[i].part == 1) {
+			crypto_sha256_free(it[i].j->h);
+			free(it[i].j);
+		}
+	}
 	free(it);
 }
 
@@ -114,6 +129,7 @@ items_build(const struct manifest_entry *ents, size_t n, struct item **out,
     size_t *nout, struct result *res)
 {
 	struct item *it = NULL, *na;
+	struct joined *j;
 	size_t cnt = 0, cap = 0, i, k, need;
 	const struct manifest_entry *e;
 
@@ -153,8 +169,17 @@ items_build(const struct manifest_entry *ents, size_t n, struct item **out,
 			cnt++;
 			continue;
 		}
+		j = NULL;
+		if (e->has_sha256 && ((j = calloc(1, sizeof(*j))) == NULL ||
+		    (j->h = crypto_sha256_new()) == NULL)) {
+			warnp("malloc");
+			free(j);
+			goto fail;
+		}
 		for (k = 0; k < e->nparts; k++) {
 			memset(&it[cnt], 0, sizeof(it[cnt]));
+			it[cnt].part = (uint32_t)k + 1;
+			it[cnt].j = j;
 			if ((it[cnt].name = manifest_part_name(e->path,
 			    e->path_len, (uint32_t)k + 1, (uint32_t)e->nparts,
 			    &it[cnt].len)) == NULL)
@@ -206,6 +231,29 @@ bad_volume(struct result *res, const char *vol)
 	res->damaged = 1;
 	if (res->bad_volumes != NULL)
 		json_array_append_new(res->bad_volumes, json_string(vol));
+}
+
+/* Feed a part's data into its file's running hash, when x is the next
+ * part of a split file (the rest of the entry is left for
+ * volume_data_sha256, which hashes what was read too).  0 or -1. */
+static int
+join_part(struct volume_reader *vr, struct item *x)
+{
+	uint8_t buf[65536];
+	ssize_t r;
+
+	if (x->j == NULL || x->j->broken)
+		return (0);
+	if (x->part != x->j->next + 1) {
+		x->j->broken = 1;
+		return (0);
+	}
+	while ((r = volume_read_data(vr, buf, sizeof(buf))) > 0)
+		crypto_sha256_update(x->j->h, buf, (size_t)r);
+	if (r < 0)
+		return (-1);
+	x->j->next = x->part;
+	return (0);
 }
 
 /* Read one volume and check what it holds against the items. */
@@ -268,7 +316,8 @@ deep_volume(struct verify *vf, struct result *res, const struct set_header *h,
 			bad_file(vf, res, h, x->e, obj->name, "not a file");
 			continue;
 		}
-		if (volume_data_sha256(vr, sha) != 0) {
+		if (join_part(vr, x) != 0 ||
+		    volume_data_sha256(vr, sha) != 0) {
 			bad_file(vf, res, h, x->e, obj->name, "unreadable");
 			broken = 1;
 			break;
@@ -280,6 +329,14 @@ deep_volume(struct verify *vf, struct result *res, const struct set_header *h,
 		else if (x->has_sha256 && !crypto_memeq(sha, x->sha256, 32))
 			bad_file(vf, res, h, x->e, obj->name, "damaged "
 			    "(SHA-256 mismatch)");
+		else if (x->j != NULL && !x->j->broken &&
+		    x->part == x->e->nparts) {
+			crypto_sha256_final(x->j->h, sha);
+			if (!crypto_memeq(sha, x->e->sha256, 32))
+				bad_file(vf, res, h, x->e, obj->name,
+				    "damaged (SHA-256 of the joined file "
+				    "mismatch)");
+		}
 		if (vf->progress && res->files_checked % 64 == 0)
 			fprintf(stderr, "\rverifying %s/%s: volume %zu/%zu, "
 			    "%llu files", h->host, h->label, ivol, nvol,

@@ -69,6 +69,7 @@ struct volume_writer {
 	struct archive_entry *last;     /* backs the info strings */
 	struct volume_objhash oh;
 	struct crypto_sha256 *content;
+	struct crypto_sha256 *whole;    /* caller's running hash, or NULL */
 	uint8_t *gbuf;                  /* small tar writes gathered */
 	size_t gpos;
 	uint8_t *zbuf;                  /* zstd output */
@@ -466,6 +467,8 @@ w_data(struct volume_writer *w, int fd, int64_t offset, uint64_t size,
 			}
 		}
 		crypto_sha256_update(w->content, src, (size_t)n);
+		if (w->whole != NULL)
+			crypto_sha256_update(w->whole, src, (size_t)n);
 		wr = archive_write_data(w->a, src, (size_t)n);
 		if (wr < 0) {
 			warn0("cannot write '%s' to volume '%s': %s", w->cur,
@@ -699,6 +702,17 @@ volume_add_part(struct volume_writer *w, const char *abs_path,
     const char *archive_name, uint64_t offset, uint64_t len,
     uint8_t sha256_out[VOLUME_SHA256_LEN], struct volume_file_info *info_out)
 {
+
+	return (volume_add_part_whole(w, abs_path, archive_name, offset, len,
+	    sha256_out, info_out, NULL));
+}
+
+int
+volume_add_part_whole(struct volume_writer *w, const char *abs_path,
+    const char *archive_name, uint64_t offset, uint64_t len,
+    uint8_t sha256_out[VOLUME_SHA256_LEN], struct volume_file_info *info_out,
+    struct crypto_sha256 *whole)
+{
 	struct volume_file_info info;
 	struct archive_entry *e = NULL;
 	struct stat st;
@@ -740,8 +754,11 @@ volume_add_part(struct volume_writer *w, const char *abs_path,
 		goto done;
 	}
 	info_fill(&info, e, &st);
-	if (w_data(w, fd, (int64_t)offset, len, NULL, 0, info.sha256,
-	    &info.changed, &info.read_error))
+	w->whole = whole;
+	r = w_data(w, fd, (int64_t)offset, len, NULL, 0, info.sha256,
+	    &info.changed, &info.read_error);
+	w->whole = NULL;
+	if (r != 0)
 		goto done;
 	if (changed_since(fd, abs_path, &st))
 		info.changed = 1;

@@ -118,6 +118,24 @@ test_expect_success 'split files across many volumes round trip' '
 	test_cmp expect actual
 '
 
+test_expect_success 'under cron (stderr not a terminal) restore shows no progress' '
+	restore --to "$TRASH/quiet" big1 >out.txt 2>err &&
+	test_grep -v "files, .* written" err
+'
+
+test_expect_success 'on a terminal restore shows a progress line on stderr' '
+	script -q -e -c "$COFFER restore --passphrase-file $TRASH/pass --to $TRASH/tty big1" /dev/null >tty.log 2>&1 &&
+	test_grep "[0-9] files, .* written, .*/s, ETA" tty.log &&
+	test_grep "verified" tty.log &&
+	cmp big/a "tty/${TRASH#/}/big/a"
+'
+
+test_expect_success 'restore -q on a terminal shows no progress' '
+	script -q -e -c "$COFFER -q restore --passphrase-file $TRASH/pass --to $TRASH/ttyq big1" /dev/null >ttyq.log 2>&1 &&
+	cmp big/a "ttyq/${TRASH#/}/big/a" &&
+	test_grep -v "files, .* written" ttyq.log
+'
+
 test_expect_success 'without --to it is a usage error' '
 	test_expect_code 2 restore "$SET" 2>err &&
 	test_grep "to DIR is required" err

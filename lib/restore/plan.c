@@ -1,0 +1,865 @@
+/*
+ * plan.c: loading sets, the plan and its record on disk, the snapshot.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "crypto.h"
+#include "label.h"
+#include "manifest.h"
+#include "restore.h"
+#include "set.h"
+#include "target.h"
+#include "util.h"
+#include "volume.h"
+#include "warnp.h"
+#include "restore_internal.h"
+
+/* -------------------------------------------------------- loading sets */
+
+/* The manifest object, hashed on the way. */
+struct mread {
+	struct target_reader *tr;
+	struct crypto_sha256 *h;
+	uint64_t size;
+};
+
+static ssize_t
+mread_read(void *cookie, void *buf, size_t len)
+{
+	struct mread *m = cookie;
+	ssize_t n;
+
+	if ((n = target_read(m->tr, buf, len)) > 0) {
+		crypto_sha256_update(m->h, buf, (size_t)n);
+		m->size += (uint64_t)n;
+	}
+	return (n);
+}
+
+struct bread {
+	struct volume_blob_reader *b;
+};
+
+static ssize_t
+bread_read(void *cookie, void *buf, size_t len)
+{
+	struct bread *r = cookie;
+
+	return (volume_blob_read(r->b, buf, len));
+}
+
+/*
+ * load_set(c, label, s): set_load and read the whole manifest of
+ * host/label into s, sorted, its object hash checked.  0, -1 (error,
+ * reported), -3 (damaged or untrusted, reported).
+ */
+static int
+load_set(struct ctx *c, const char *label, struct rset *s)
+{
+	const struct restore_opts *o = c->o;
+	const struct set_object *obj;
+	struct manifest_reader *mr = NULL;
+	struct mread m = { NULL, NULL, 0 };
+	struct bread br = { NULL };
+	struct manifest_entry e, *ne;
+	enum volume_status vst = VOLUME_OK;
+	enum set_object_status ost;
+	uint8_t sha[CRYPTO_SHA256_LEN];
+	size_t cap = 0, i, j;
+	char *name = NULL;
+	int rc = -1, r;
+
+	memset(s, 0, sizeof(*s));
+	if ((s->label = util_strdup(label)) == NULL)
+		return (-1);
+	r = set_load(o->target, o->host, label, o->pinned, &s->h, 0);
+	if (r == SET_LOAD_MISSING || r == SET_LOAD_BAD)
+		return (-3);
+	if (r != SET_LOAD_OK)
+		return (-1);
+	if ((obj = set_header_find_object(&s->h, SET_ROLE_MANIFEST)) == NULL) {
+		warn0("set '%s/%s' has no manifest", o->host, label);
+		return (-3);
+	}
+	if ((name = set_path(o->host, label, obj->name)) == NULL)
+		goto done;
+	if ((m.tr = target_open_read(o->target, name, 0)) == NULL) {
+		rc = errno == ENOENT ? -3 : -1;
+		goto done;
+	}
+	if ((m.h = crypto_sha256_new()) == NULL)
+		goto done;
+	if ((br.b = volume_blob_reader_open(o->ids, obj->name, mread_read, &m,
+	    &vst)) == NULL) {
+		rc = vst == VOLUME_DAMAGED ? -3 : -1;
+		goto done;
+	}
+	if ((mr = manifest_reader_new(bread_read, &br)) == NULL)
+		goto done;
+	manifest_entry_init(&e);
+	while ((r = manifest_reader_next(mr, &e)) == 1) {
+		if (s->n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((ne = reallocarray(s->ents, cap,
+			    sizeof(*ne))) == NULL) {
+				warnp("cannot allocate memory");
+				manifest_entry_clear(&e);
+				goto done;
+			}
+			s->ents = ne;
+		}
+		s->ents[s->n++] = e;
+		manifest_entry_init(&e);
+	}
+	if (r < 0) {
+		warn0("cannot read the manifest of set '%s/%s'", o->host,
+		    label);
+		rc = volume_blob_status(br.b) == VOLUME_ERROR ? -1 : -3;
+		goto done;
+	}
+	/* Read to the end, so the whole object is hashed. */
+	while ((r = (int)volume_blob_read(br.b, c->buf, RBUF_SIZE)) > 0)
+		;
+	if (r < 0) {
+		rc = volume_blob_status(br.b) == VOLUME_ERROR ? -1 : -3;
+		goto done;
+	}
+	crypto_sha256_final(m.h, sha);
+	if (m.size != obj->size || memcmp(sha, obj->sha256, sizeof(sha))) {
+		/* A rewrapped header keeps the payload hash. */
+		if (set_object_check(o->target, o->host, label, obj, &ost) ||
+		    ost != SET_OBJECT_REWRAPPED) {
+			warn0("set '%s/%s': the manifest does not match "
+			    "set.json", o->host, label);
+			rc = -3;
+			goto done;
+		}
+	}
+	if (s->n > 1)
+		qsort(s->ents, s->n, sizeof(*s->ents), restore_mentry_cmp);
+	for (i = 1, j = 0; i < s->n; i++)
+		if (strcmp(s->ents[i].path, s->ents[j].path) == 0) {
+			warn0("set '%s/%s': the manifest lists '%s' twice",
+			    o->host, label, s->ents[i].path);
+			rc = -3;
+			goto done;
+		} else
+			j = i;
+	rc = 0;
+done:
+	manifest_reader_free(mr);
+	volume_blob_reader_free(br.b);
+	target_reader_close(m.tr);
+	crypto_sha256_free(m.h);
+	free(name);
+	return (rc);
+}
+
+void
+restore_rset_clear(struct rset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		manifest_entry_clear(&s->ents[i]);
+	free(s->ents);
+	set_header_clear(&s->h);
+	free(s->label);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The sets[] index of label, loading it if needed; <0 as load_set. */
+int
+restore_get_set(struct ctx *c, const char *label)
+{
+	struct rset *ns;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < c->nsets; i++)
+		if (strcmp(c->sets[i].label, label) == 0)
+			return ((int)i);
+	if (c->nsets >= CHAIN_MAX) {
+		warn0("set '%s/%s': chain too long", c->o->host, label);
+		return (-3);
+	}
+	if ((ns = reallocarray(c->sets, c->nsets + 1, sizeof(*ns))) == NULL) {
+		warnp("cannot allocate memory");
+		return (-1);
+	}
+	c->sets = ns;
+	if ((rc = load_set(c, label, &c->sets[c->nsets])) != 0) {
+		restore_rset_clear(&c->sets[c->nsets]);
+		return (rc);
+	}
+	return ((int)c->nsets++);
+}
+
+/* 1 when e is selected by the opts' paths. */
+static int
+selected(const struct ctx *c, const char *path)
+{
+	size_t i;
+
+	if (c->o->npaths == 0)
+		return (1);
+	for (i = 0; i < c->o->npaths; i++)
+		if (restore_path_under(path, c->o->paths[i]))
+			return (1);
+	return (0);
+}
+
+/*
+ * build_state(c): the selected entries of sets[0] (the set restored), with
+ * the holder of each one's data resolved through "in".  0 or <0 as
+ * load_set.
+ */
+int
+restore_build_state(struct ctx *c)
+{
+	const struct manifest_entry *e, *src;
+	struct ent *x;
+	size_t i, depth;
+	int h, hs;
+
+	if ((c->ents = calloc(c->sets[0].n + 1, sizeof(*c->ents))) == NULL) {
+		warnp("cannot allocate memory");
+		return (-1);
+	}
+	for (i = 0; i < c->sets[0].n; i++) {
+		e = &c->sets[0].ents[i];
+		if (e->deleted || e->type == MANIFEST_NONE ||
+		    !selected(c, e->path))
+			continue;
+		x = &c->ents[c->nents++];
+		x->e = e;
+		x->fd = -1;
+		x->holder = -1;
+		src = e;
+		h = 0;
+		for (depth = 0; src->in != NULL; depth++) {
+			if (depth > CHAIN_MAX) {
+				warn0("'%s': chain of sets too long", e->path);
+				return (-3);
+			}
+			if ((hs = restore_get_set(c, src->in)) < 0)
+				return (hs);
+			/* get_set may move sets[]: look e up again. */
+			e = &c->sets[0].ents[i];
+			x->e = e;
+			h = hs;
+			if ((src = restore_rset_find(&c->sets[h],
+			    e->path)) == NULL ||
+			    src->deleted) {
+				warn0("set '%s/%s' does not hold '%s'",
+				    c->o->host, c->sets[h].label, e->path);
+				return (-3);
+			}
+		}
+		x->src = src;   /* fixed up after loading (sets[] moves) */
+		x->holder = h;
+	}
+	/* Pointers into sets[i].ents stay valid: only sets[] moved. */
+	return (0);
+}
+
+/* ---------------------------------------------------------------- plan */
+
+enum manifest_type
+restore_type_of(mode_t m)
+{
+
+	if (S_ISREG(m))
+		return (MANIFEST_FILE);
+	if (S_ISDIR(m))
+		return (MANIFEST_DIR);
+	if (S_ISLNK(m))
+		return (MANIFEST_SYMLINK);
+	if (S_ISFIFO(m))
+		return (MANIFEST_FIFO);
+	if (S_ISCHR(m))
+		return (MANIFEST_CHR);
+	if (S_ISBLK(m))
+		return (MANIFEST_BLK);
+	return (MANIFEST_NONE);
+}
+
+/* 1 when the existing file at path matches e; 0 when not; -1 error. */
+int
+restore_same_as(struct ctx *c, const char *path, const struct stat *st,
+    const struct manifest_entry *e)
+{
+	enum manifest_type t = e->type == MANIFEST_HARDLINK ? MANIFEST_FILE :
+	    e->type;
+	uint8_t sha[CRYPTO_SHA256_LEN];
+	char *lbuf;
+	const char *leaf;
+	ssize_t n;
+	int pfd;
+
+	if (restore_type_of(st->st_mode) != t)
+		return (0);
+	if (e->type == MANIFEST_HARDLINK) {
+		/* Unchanged when linked to its (unchanged) first member. */
+		struct stat tst;
+		const struct manifest_entry *te;
+
+		if (e->target == NULL ||
+		    restore_lstat_at(c->rootfd, e->target, &tst) != 0 ||
+		    tst.st_ino != st->st_ino || tst.st_dev != st->st_dev)
+			return (0);
+		if (c->ents == NULL || restore_ent_find(c, e->target) == NULL)
+			return (1);
+		te = restore_ent_find(c, e->target)->e;
+		return (restore_same_as(c, e->target, &tst, te));
+	}
+	if (t != MANIFEST_SYMLINK && e->has_mode &&
+	    (st->st_mode & 07777) != e->mode)
+		return (0);
+	if (c->is_root && e->has_owner &&
+	    (st->st_uid != e->uid || st->st_gid != e->gid))
+		return (0);
+	if (t != MANIFEST_SYMLINK && t != MANIFEST_DIR && e->has_mtime &&
+	    (st->st_mtim.tv_sec != e->mtime ||
+	    st->st_mtim.tv_nsec != (long)e->mtime_nsec))
+		return (0);
+	if ((t == MANIFEST_CHR || t == MANIFEST_BLK) && e->has_dev &&
+	    (major(st->st_rdev) != e->devmajor ||
+	    minor(st->st_rdev) != e->devminor))
+		return (0);
+	if (t == MANIFEST_SYMLINK) {
+		if (e->target == NULL || (size_t)st->st_size != e->target_len)
+			return (0);
+		if ((lbuf = malloc(e->target_len + 1)) == NULL)
+			return (-1);
+		if ((pfd = restore_at_parent(c->rootfd, path, 0, &leaf)) < 0) {
+			free(lbuf);
+			return (0);
+		}
+		n = readlinkat(pfd, leaf, lbuf, e->target_len + 1);
+		close(pfd);
+		n = n == (ssize_t)e->target_len &&
+		    memcmp(lbuf, e->target, e->target_len) == 0;
+		free(lbuf);
+		return ((int)n);
+	}
+	if (t == MANIFEST_FILE) {
+		if (!e->has_size || (uint64_t)st->st_size != e->size ||
+		    !e->has_sha256)
+			return (0);
+		if (restore_hash_at(c->rootfd, path, c->buf, sha, NULL) != 0)
+			return (0);
+		return (memcmp(sha, e->sha256, sizeof(sha)) == 0);
+	}
+	return (1);
+}
+
+static int
+del_add(struct ctx *c, const char *path, const struct stat *st, int expl)
+{
+	struct del *nd;
+
+	if ((nd = reallocarray(c->dels, c->ndels + 1, sizeof(*nd))) == NULL) {
+		warnp("cannot allocate memory");
+		return (-1);
+	}
+	c->dels = nd;
+	nd += c->ndels;
+	memset(nd, 0, sizeof(*nd));
+	if ((nd->path = util_strdup(path)) == NULL)
+		return (-1);
+	nd->old = *st;
+	nd->is_dir = S_ISDIR(st->st_mode);
+	nd->explicit = expl;
+	c->ndels++;
+	return (0);
+}
+
+/* The children of the existing directory x that the set does not have. */
+static int
+scan_extra(struct ctx *c, const struct ent *x)
+{
+	const char *leaf;
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	char *p;
+	int pfd, fd, rc = 0;
+
+	if ((pfd = restore_at_parent(c->rootfd, x->e->path, 0, &leaf)) < 0)
+		return (0);
+	fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	close(pfd);
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return (0);
+	}
+	while ((d = readdir(dir)) != NULL) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if ((p = util_asprintf("%s/%s", x->e->path, d->d_name)) ==
+		    NULL) {
+			rc = -1;
+			break;
+		}
+		if (restore_ent_find(c, p) == NULL &&
+		    fstatat(dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && del_add(c, p, &st, 0) != 0)
+			rc = -1;
+		free(p);
+		if (rc)
+			break;
+	}
+	closedir(dir);
+	return (rc);
+}
+
+static int
+dirmeta_add(struct dirmeta **list, size_t *n, const char *path,
+    const struct stat *st)
+{
+	struct dirmeta *nd;
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*list)[i].path, path) == 0)
+			return (0);
+	if ((nd = reallocarray(*list, *n + 1, sizeof(*nd))) == NULL) {
+		warnp("cannot allocate memory");
+		return (-1);
+	}
+	*list = nd;
+	nd += *n;
+	if ((nd->path = util_strdup(path)) == NULL)
+		return (-1);
+	nd->mode = st->st_mode & 07777;
+	nd->uid = st->st_uid;
+	nd->gid = st->st_gid;
+	nd->mtime = st->st_mtim.tv_sec;
+	nd->nsec = (uint32_t)st->st_mtim.tv_nsec;
+	(*n)++;
+	return (0);
+}
+
+/* Record the old metadata of path's parent directory when the set does
+ * not have it (an undo puts it back). */
+static int
+record_parent(struct ctx *c, const char *path)
+{
+	const char *s = strrchr(path, '/');
+	struct stat st;
+	char *p;
+	int rc = 0;
+
+	if ((p = util_strdup(path)) == NULL)
+		return (-1);
+	if (s == NULL)
+		p[0] = '\0';
+	else
+		p[s - path] = '\0';
+	if (p[0] == '\0') {
+		if (fstat(c->rootfd, &st) == 0)
+			rc = dirmeta_add(&c->olddirs, &c->nolddirs, "", &st);
+	} else if (restore_ent_find(c, p) == NULL && restore_lstat_at(c->rootfd,
+	    p, &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		rc = dirmeta_add(&c->olddirs, &c->nolddirs, p, &st);
+	free(p);
+	return (rc);
+}
+
+static int
+del_cmp(const void *a, const void *b)
+{
+	const struct del *x = a, *y = b;
+
+	return (restore_path_cmp(x->path, y->path));
+}
+
+/* make_plan(c): classify every entry, find deletions.  0 or -1. */
+int
+restore_make_plan(struct ctx *c)
+{
+	struct ent *x;
+	struct stat st;
+	size_t i, j, k;
+	int r;
+
+	for (i = 0; i < c->nents; i++) {
+		x = &c->ents[i];
+		if ((r = restore_lstat_at(c->rootfd, x->e->path, &x->old)) < 0)
+			return (-1);
+		x->exists = r == 0;
+		if (!x->exists) {
+			x->action = RESTORE_CREATE;
+			c->rep->created++;
+			continue;
+		}
+		if (S_ISDIR(x->old.st_mode) && dirmeta_add(&c->olddirs,
+		    &c->nolddirs, x->e->path, &x->old))
+			return (-1);
+		if ((r = restore_same_as(c, x->e->path, &x->old, x->e)) < 0)
+			return (-1);
+		if (r == 1) {
+			x->action = RESTORE_UNCHANGED;
+			c->rep->unchanged++;
+		} else {
+			x->action = RESTORE_OVERWRITE;
+			c->rep->overwritten++;
+			x->typechange = restore_type_of(x->old.st_mode) !=
+			    (x->e->type == MANIFEST_HARDLINK ? MANIFEST_FILE :
+			    x->e->type);
+		}
+	}
+	/* A directory that becomes something else loses its contents. */
+	for (i = 0; i < c->nents; i++) {
+		x = &c->ents[i];
+		if (!x->typechange || !S_ISDIR(x->old.st_mode))
+			continue;
+		if (del_add(c, x->e->path, &x->old, 0))
+			return (-1);
+	}
+	if (c->o->flags & RESTORE_DELETE)
+		for (i = 0; i < c->nents; i++) {
+			x = &c->ents[i];
+			if (x->e->type == MANIFEST_DIR && x->exists &&
+			    S_ISDIR(x->old.st_mode) && scan_extra(c, x))
+				return (-1);
+		}
+	for (i = 0; i < c->nexplicit; i++) {
+		if ((r = restore_lstat_at(c->rootfd, c->explicit_dels[i],
+		    &st)) < 0)
+			return (-1);
+		if (r == 0 && del_add(c, c->explicit_dels[i], &st, 1))
+			return (-1);
+	}
+	if (c->ndels > 1)
+		qsort(c->dels, c->ndels, sizeof(*c->dels), del_cmp);
+	/* Drop deletions inside another deletion (or duplicates). */
+	for (i = 0, k = 0; i < c->ndels; i++) {
+		for (j = 0; j < k; j++)
+			if (!c->dels[j].explicit &&
+			    restore_path_under(c->dels[i].path,
+			    c->dels[j].path))
+				break;
+		if (j < k) {
+			free(c->dels[i].path);
+			continue;
+		}
+		c->dels[k++] = c->dels[i];
+	}
+	c->ndels = k;
+	for (i = 0; i < c->ndels; i++) {
+		/* A typechange is counted as an overwrite already. */
+		x = restore_ent_find(c, c->dels[i].path);
+		if (x == NULL)
+			c->rep->deleted++;
+		if (record_parent(c, c->dels[i].path))
+			return (-1);
+	}
+	for (i = 0; i < c->nents; i++)
+		if (c->ents[i].action == RESTORE_CREATE &&
+		    record_parent(c, c->ents[i].e->path))
+			return (-1);
+	return (0);
+}
+
+void
+restore_plan_report(struct ctx *c)
+{
+	size_t i, j = 0;
+	struct ent *x;
+	int cmp;
+
+	if (c->o->plan == NULL)
+		return;
+	/* Merge the entries and the deletions in path order. */
+	for (i = 0; i < c->nents || j < c->ndels; ) {
+		x = i < c->nents ? &c->ents[i] : NULL;
+		if (x == NULL)
+			cmp = 1;
+		else if (j >= c->ndels)
+			cmp = -1;
+		else
+			cmp = restore_path_cmp(x->e->path, c->dels[j].path);
+		if (cmp <= 0) {
+			if (cmp == 0)
+				j++;    /* a typechange: shown once */
+			c->o->plan(c->o->plan_cookie, x->action, x->e->path,
+			    x->e->path_len);
+			i++;
+		} else {
+			c->o->plan(c->o->plan_cookie, RESTORE_REMOVE,
+			    c->dels[j].path, strlen(c->dels[j].path));
+			j++;
+		}
+	}
+}
+
+/* ---------------------------------------------------- the plan on disk */
+
+static json_t *
+stat_json(struct ctx *c, const char *path, const struct stat *st)
+{
+	struct manifest_entry e;
+	char lbuf[PATH_MAX + 1];
+	const char *leaf;
+	json_t *o;
+	ssize_t n = -1;
+	char *s;
+	int pfd;
+
+	manifest_entry_init(&e);
+	e.path = (char *)(uintptr_t)path;
+	e.path_len = strlen(path);
+	e.type = restore_type_of(st->st_mode);
+	if (e.type == MANIFEST_NONE)
+		e.type = MANIFEST_FILE;
+	e.has_mode = 1;
+	e.mode = st->st_mode & 07777;
+	e.has_owner = 1;
+	e.uid = st->st_uid;
+	e.gid = st->st_gid;
+	e.has_mtime = 1;
+	e.mtime = st->st_mtim.tv_sec;
+	e.mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	if (S_ISREG(st->st_mode)) {
+		e.has_size = 1;
+		e.size = (uint64_t)st->st_size;
+	}
+	if (S_ISLNK(st->st_mode)) {
+		if ((pfd = restore_at_parent(c->rootfd, path, 0, &leaf)) >= 0) {
+			n = readlinkat(pfd, leaf, lbuf, sizeof(lbuf) - 1);
+			close(pfd);
+		}
+		if (n <= 0) {
+			/* Gone meanwhile: record a plain file. */
+			e.type = MANIFEST_FILE;
+		} else {
+			lbuf[n] = '\0';
+			e.target = lbuf;
+			e.target_len = (size_t)n;
+		}
+	}
+	if ((s = manifest_entry_to_json(&e, NULL)) == NULL)
+		return (NULL);
+	o = json_loads(s, 0, NULL);
+	free(s);
+	return (o);
+}
+
+static json_t *
+entry_json(const struct manifest_entry *e)
+{
+	struct manifest_entry c = *e;
+	json_t *o;
+	char *s;
+
+	/* Where the data was is no part of the state. */
+	c.volume = 0;
+	c.in = NULL;
+	c.parts = NULL;
+	c.nparts = 0;
+	if ((s = manifest_entry_to_json(&c, NULL)) == NULL)
+		return (NULL);
+	o = json_loads(s, 0, NULL);
+	free(s);
+	return (o);
+}
+
+static json_t *
+dirmeta_json(const struct dirmeta *d)
+{
+
+	return (json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", d->path,
+	    "mode", (json_int_t)d->mode, "uid", (json_int_t)d->uid,
+	    "gid", (json_int_t)d->gid, "mtime", (json_int_t)d->mtime,
+	    "mtime_nsec", (json_int_t)d->nsec));
+}
+
+static char *
+restore_dir(const char *home, const char *id)
+{
+
+	return (util_asprintf("%s/restores/%s", home, id));
+}
+
+/* Write restores/ID/NAME from the JSON value v. */
+static int
+write_json(struct ctx *c, const char *name, json_t *v)
+{
+	char *dir = NULL, *path = NULL, *s = NULL;
+	int rc = -1;
+
+	if (v == NULL) {
+		warn0("cannot build the restore record");
+		return (-1);
+	}
+	if ((dir = restore_dir(c->o->home, c->rep->id)) == NULL ||
+	    util_mkdir_p(dir, 0700) != 0 ||
+	    (path = util_asprintf("%s/%s", dir, name)) == NULL)
+		goto done;
+	if ((s = json_dumps(v, JSON_COMPACT)) == NULL) {
+		warn0("cannot build the restore record");
+		goto done;
+	}
+	rc = util_write_file(path, s, strlen(s), 0600, 0);
+done:
+	free(s);
+	free(path);
+	free(dir);
+	json_decref(v);
+	return (rc);
+}
+
+int
+restore_store_plan(struct ctx *c)
+{
+	struct timespec ts;
+	json_t *plan, *list, *o, *dirs;
+	size_t i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((list = json_array()) == NULL || (dirs = json_array()) == NULL)
+		return (-1);
+	plan = json_pack("{s:i, s:s, s:s?, s:s, s:I, s:s?, s:o, s:o}",
+	    "format", 1, "id", c->rep->id,
+	    "set", c->rep->set[0] ? c->rep->set : NULL,
+	    "dest", c->dest,
+	    "started_ns", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+	    "undo_of", c->undo_of, "entries", list, "dirs", dirs);
+	if (plan == NULL) {
+		warn0("cannot build the restore plan (is the destination "
+		    "valid UTF-8?)");
+		return (-1);
+	}
+	for (i = 0; i < c->nents; i++) {
+		o = json_pack("{s:s, s:o*, s:o*}", "action",
+		    restore_action_name(c->ents[i].action), "new",
+		    entry_json(c->ents[i].e), "old", c->ents[i].exists ?
+		    stat_json(c, c->ents[i].e->path, &c->ents[i].old) : NULL);
+		if (o == NULL || json_array_append_new(list, o))
+			goto fail;
+	}
+	for (i = 0; i < c->ndels; i++) {
+		if (restore_ent_find(c, c->dels[i].path) != NULL)
+			continue;
+		o = json_pack("{s:s, s:o*}", "action", "delete", "old",
+		    stat_json(c, c->dels[i].path, &c->dels[i].old));
+		if (o == NULL || json_array_append_new(list, o))
+			goto fail;
+	}
+	for (i = 0; i < c->nolddirs; i++)
+		if (json_array_append_new(dirs, dirmeta_json(&c->olddirs[i])))
+			goto fail;
+	return (write_json(c, "plan.json", plan));
+fail:
+	warn0("cannot build the restore plan");
+	json_decref(plan);
+	return (-1);
+}
+
+int
+restore_store_state(struct ctx *c, const char *status)
+{
+	json_t *v;
+
+	v = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I}", "id", c->rep->id, "status", status, "pre_restore",
+	    c->rep->pre_restore[0] ? c->rep->pre_restore : NULL,
+	    "created", (json_int_t)c->rep->created,
+	    "overwritten", (json_int_t)c->rep->overwritten,
+	    "unchanged", (json_int_t)c->rep->unchanged,
+	    "deleted", (json_int_t)c->rep->deleted,
+	    "verified", (json_int_t)c->rep->verified,
+	    "mismatches", (json_int_t)c->rep->mismatches,
+	    "failed", (json_int_t)c->rep->nfailed);
+	return (write_json(c, "state.json", v));
+}
+
+int
+restore_new_id(struct ctx *c)
+{
+	uint8_t rnd[4];
+	char hex[9], ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (crypto_random(rnd, sizeof(rnd)))
+		return (-1);
+	util_hex(hex, rnd, sizeof(rnd));
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(c->rep->id, sizeof(c->rep->id), "R-%s-%s", ts, hex);
+	return (0);
+}
+
+/* ------------------------------------------------------------ snapshot */
+
+int
+restore_take_snapshot(struct ctx *c)
+{
+	char **paths = NULL;
+	size_t n = 0, i;
+	int rc = -1;
+
+	if ((paths = calloc(c->nents + c->ndels + 1, sizeof(*paths))) == NULL) {
+		warnp("cannot allocate memory");
+		return (-1);
+	}
+	for (i = 0; i < c->nents; i++) {
+		/* A directory only changes metadata (recorded in the plan);
+		 * a directory that becomes something else is a deletion. */
+		if (c->ents[i].action != RESTORE_OVERWRITE ||
+		    S_ISDIR(c->ents[i].old.st_mode))
+			continue;
+		if ((paths[n++] = util_asprintf("%s%s%s", c->dest,
+		    strcmp(c->dest, "/") == 0 ? "" : "/",
+		    c->ents[i].e->path)) == NULL)
+			goto done;
+	}
+	for (i = 0; i < c->ndels; i++)
+		if ((paths[n++] = util_asprintf("%s%s%s", c->dest,
+		    strcmp(c->dest, "/") == 0 ? "" : "/",
+		    c->dels[i].path)) == NULL)
+			goto done;
+	if (n == 0) {
+		rc = 0;
+		goto done;
+	}
+	if (c->o->snapshot == NULL) {
+		warn0("cannot take a pre-restore snapshot here");
+		goto done;
+	}
+	if (c->o->snapshot(c->o->snapshot_cookie, c->rep->id,
+	    (const char *const *)paths, n, c->rep->pre_restore,
+	    sizeof(c->rep->pre_restore)) != 0) {
+		warn0("the pre-restore snapshot failed: nothing was restored");
+		c->rep->pre_restore[0] = '\0';
+		goto done;
+	}
+	rc = 0;
+done:
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return (rc);
+}

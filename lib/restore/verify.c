@@ -1,0 +1,185 @@
+/*
+ * verify.c: re-reading what was restored, --verify-cmd.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "crypto.h"
+#include "label.h"
+#include "manifest.h"
+#include "restore.h"
+#include "set.h"
+#include "target.h"
+#include "util.h"
+#include "volume.h"
+#include "warnp.h"
+#include "restore_internal.h"
+
+/* ---------------------------------------------------------- verification */
+
+static int
+bad(struct ctx *c, const char *path, const char *what)
+{
+
+	c->rep->mismatches++;
+	return (restore_problem_add(&c->rep->bad, &c->rep->nbad, path, "%s",
+	    what));
+}
+
+/* Verify x: 0 (recorded when wrong) or -1. */
+static int
+verify_ent(struct ctx *c, struct ent *x)
+{
+	const struct manifest_entry *e = x->e;
+	const struct ent *tx;
+	enum manifest_type want;
+	uint8_t sha[CRYPTO_SHA256_LEN];
+	struct stat st, tst;
+	uint64_t size;
+	int r;
+
+	c->rep->verified++;
+	if ((r = restore_lstat_at(c->rootfd, e->path, &st)) < 0)
+		return (-1);
+	if (r == 1)
+		return (bad(c, e->path, "missing"));
+	want = e->type == MANIFEST_HARDLINK ? MANIFEST_FILE : e->type;
+	if (restore_type_of(st.st_mode) != want)
+		return (bad(c, e->path, "type"));
+	if (e->type == MANIFEST_HARDLINK) {
+		if (e->target == NULL ||
+		    restore_lstat_at(c->rootfd, e->target, &tst) != 0 ||
+		    tst.st_ino != st.st_ino || tst.st_dev != st.st_dev)
+			return (bad(c, e->path, "not linked to its target"));
+		/* The data are the group's first member's. */
+		if ((tx = restore_ent_find(c, e->target)) == NULL)
+			return (0);
+		e = tx->e;
+	}
+	if (want != MANIFEST_SYMLINK && e->has_mode &&
+	    (st.st_mode & 07777) != e->mode)
+		return (bad(c, e->path, "mode"));
+	if (c->is_root && e->has_owner &&
+	    (st.st_uid != e->uid || st.st_gid != e->gid))
+		return (bad(c, e->path, "owner"));
+	if (want != MANIFEST_SYMLINK && e->has_mtime &&
+	    (st.st_mtim.tv_sec != e->mtime ||
+	    st.st_mtim.tv_nsec != (long)e->mtime_nsec))
+		return (bad(c, e->path, "mtime"));
+	if ((want == MANIFEST_CHR || want == MANIFEST_BLK) && e->has_dev &&
+	    (major(st.st_rdev) != e->devmajor ||
+	    minor(st.st_rdev) != e->devminor))
+		return (bad(c, e->path, "device"));
+	if (want == MANIFEST_SYMLINK) {
+		if (restore_same_as(c, e->path, &st, e) != 1)
+			return (bad(c, e->path, "symlink target"));
+		return (0);
+	}
+	if (want != MANIFEST_FILE)
+		return (0);
+	if (e->has_size && (uint64_t)st.st_size != e->size)
+		return (bad(c, e->path, "size"));
+	if (restore_hash_at(c->rootfd, x->e->path, c->buf, sha, &size) != 0) {
+		warnp("cannot read '%s'", x->e->path);
+		return (bad(c, x->e->path, "unreadable"));
+	}
+	if (e->has_size && size != e->size)
+		return (bad(c, x->e->path, "size"));
+	if (e->has_sha256 && memcmp(sha, e->sha256, sizeof(sha)) != 0)
+		return (bad(c, x->e->path, "sha256"));
+	return (0);
+}
+
+int
+restore_verify_all(struct ctx *c)
+{
+	struct stat st;
+	size_t i;
+	int r;
+
+	for (i = 0; i < c->nents; i++) {
+		if (c->ents[i].failed)
+			continue;
+		if (verify_ent(c, &c->ents[i]))
+			return (-1);
+	}
+	for (i = 0; i < c->ndels; i++) {
+		if (restore_ent_find(c, c->dels[i].path) != NULL)
+			continue;
+		c->rep->verified++;
+		if ((r = restore_lstat_at(c->rootfd, c->dels[i].path, &st)) < 0)
+			return (-1);
+		if (r == 0 && !c->dels[i].explicit &&
+		    bad(c, c->dels[i].path, "not deleted"))
+			return (-1);
+	}
+	for (i = 0; i < c->nundodirs; i++) {
+		c->rep->verified++;
+		r = c->undodirs[i].path[0] == '\0' ? fstat(c->rootfd, &st) :
+		    restore_lstat_at(c->rootfd, c->undodirs[i].path, &st);
+		if (r < 0)
+			return (-1);
+		if (r == 1 || !S_ISDIR(st.st_mode)) {
+			if (bad(c, c->undodirs[i].path, "missing"))
+				return (-1);
+			continue;
+		}
+		if ((st.st_mode & 07777) != c->undodirs[i].mode ||
+		    st.st_mtim.tv_sec != c->undodirs[i].mtime ||
+		    st.st_mtim.tv_nsec != (long)c->undodirs[i].nsec ||
+		    (c->is_root && (st.st_uid != c->undodirs[i].uid ||
+		    st.st_gid != c->undodirs[i].gid))) {
+			if (bad(c,
+			    c->undodirs[i].path[0] ? c->undodirs[i].path :
+			    ".", "directory metadata"))
+				return (-1);
+		}
+	}
+	return (0);
+}
+
+int
+restore_run_verify_cmd(struct ctx *c)
+{
+	pid_t pid;
+	int status;
+
+	if ((pid = fork()) < 0) {
+		warnp("cannot run the verify command");
+		return (-1);
+	}
+	if (pid == 0) {
+		if (setenv("COFFER_RESTORE_DIR", c->dest, 1) != 0 ||
+		    dup2(2, 1) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", c->o->verify_cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			warnp("cannot wait for the verify command");
+			return (-1);
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		warn0("the verify command failed (%s %d)",
+		    WIFEXITED(status) ? "exit" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return (1);
+	}
+	return (0);
+}
