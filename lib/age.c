@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -196,24 +197,23 @@ age_recipients_new(void)
 	return (r);
 }
 
-int
-age_recipients_add(struct age_recipients *r, const char *s)
+/* Whether s looks like an identity (a secret): never echo it. */
+static int
+looks_secret(const char *s)
 {
-	uint8_t pk[32];
-	void *p;
-	int e;
 
-	if (r->pass != NULL) {
-		warn0("a passphrase must be the only recipient");
-		return (-1);
-	}
-	if ((e = parse_recipient(s, pk)) != 0) {
-		if (e > 0)
-			warn0("unsupported recipient type '%.40s'", s);
-		else
-			warn0("malformed age recipient '%.100s'", s);
-		return (-1);
-	}
+	while (isspace((unsigned char)*s))
+		s++;
+	return (strncasecmp(s, "AGE-SECRET-KEY-", 15) == 0 ||
+	    strncasecmp(s, "AGE-PLUGIN-", 11) == 0);
+}
+
+/* Append the X25519 public key pk to r. */
+static int
+recipients_push(struct age_recipients *r, const uint8_t pk[32])
+{
+	void *p;
+
 	if (r->n == r->cap) {
 		if ((p = reallocarray(r->keys, r->cap * 2 + 4, 32)) == NULL) {
 			warnp("realloc");
@@ -224,6 +224,32 @@ age_recipients_add(struct age_recipients *r, const char *s)
 	}
 	memcpy(r->keys[r->n++], pk, 32);
 	return (0);
+}
+
+int
+age_recipients_add(struct age_recipients *r, const char *s)
+{
+	uint8_t pk[32];
+	int e;
+
+	if (r->pass != NULL) {
+		warn0("a passphrase must be the only recipient");
+		return (-1);
+	}
+	/* s comes from the command line, so echoing it shows nothing new,
+	 * except a secret key given by mistake: never repeat one. */
+	if (looks_secret(s)) {
+		warn0("a secret key (identity) was given, not a recipient");
+		return (-1);
+	}
+	if ((e = parse_recipient(s, pk)) != 0) {
+		if (e > 0)
+			warn0("unsupported recipient type '%.40s'", s);
+		else
+			warn0("malformed age recipient '%.100s'", s);
+		return (-1);
+	}
+	return (recipients_push(r, pk));
 }
 
 int
@@ -268,9 +294,10 @@ int
 age_recipients_load_file(struct age_recipients *r, const char *path)
 {
 	char *text = NULL, *line, *next;
-	size_t len;
+	uint8_t pk[32];
+	size_t len = 0;
 	unsigned lineno = 0, added = 0;
-	int rc = -1;
+	int rc = -1, e;
 
 	if (util_read_file(path, &text, &len, 16 * 1024 * 1024))
 		return (-1);
@@ -285,10 +312,24 @@ age_recipients_load_file(struct age_recipients *r, const char *path)
 		rstrip(line);
 		if (line[0] == '\0' || line[0] == '#')
 			continue;
-		if (age_recipients_add(r, line)) {
-			warn0("in recipients file '%s', line %u", path, lineno);
+		/* Never echo a line of the file: it may hold a secret (an
+		 * identity file given by mistake), as age says too. */
+		if (r->pass != NULL) {
+			warn0("a passphrase must be the only recipient");
 			goto cleanup;
 		}
+		if (looks_secret(line)) {
+			warn0("recipients file '%s', line %u is a secret key "
+			    "(identity), not a recipient", path, lineno);
+			goto cleanup;
+		}
+		if ((e = parse_recipient(line, pk)) != 0) {
+			warn0("%s recipient in '%s', line %u", e > 0 ?
+			    "unsupported" : "malformed", path, lineno);
+			goto cleanup;
+		}
+		if (recipients_push(r, pk) != 0)
+			goto cleanup;
 		added++;
 	}
 	if (added == 0) {
@@ -297,6 +338,9 @@ age_recipients_load_file(struct age_recipients *r, const char *path)
 	}
 	rc = 0;
 cleanup:
+	/* A mistaken identity file: leave no copy of it behind. */
+	if (text != NULL)
+		crypto_wipe(text, len);
 	free(text);
 	return (rc);
 }
@@ -702,9 +746,11 @@ cleanup:
 	return (rc);
 }
 
-struct age_encryptor *
-age_encrypt_new(const struct age_recipients *r, int armor, age_write_fn *fn,
-    void *cookie)
+/* The encryptor, its header emitted; with_pt: a pending-plaintext
+ * buffer for age_encrypt_write (none for age_encrypt_secret). */
+static struct age_encryptor *
+enc_new(const struct age_recipients *r, int armor, age_write_fn *fn,
+    void *cookie, int with_pt)
 {
 	struct age_encryptor *e;
 
@@ -713,7 +759,7 @@ age_encrypt_new(const struct age_recipients *r, int armor, age_write_fn *fn,
 		return (NULL);
 	}
 	if ((e = calloc(1, sizeof(*e))) == NULL ||
-	    (e->pt = malloc(CHUNK)) == NULL ||
+	    (with_pt && (e->pt = malloc(CHUNK)) == NULL) ||
 	    (e->out = malloc(OUTBUF)) == NULL ||
 	    (armor && (e->ct = malloc(CHUNK_CT)) == NULL)) {
 		warnp("cannot allocate encryption buffers");
@@ -730,13 +776,21 @@ fail:
 	return (NULL);
 }
 
+struct age_encryptor *
+age_encrypt_new(const struct age_recipients *r, int armor, age_write_fn *fn,
+    void *cookie)
+{
+
+	return (enc_new(r, armor, fn, cookie, 1));
+}
+
 int
 age_encrypt_write(struct age_encryptor *e, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	size_t n;
 
-	if (e->failed || e->finished) {
+	if (e->failed || e->finished || e->pt == NULL) {
 		warn0("age encryption already %s", e->failed ? "failed" :
 		    "finished");
 		return (-1);
@@ -766,8 +820,9 @@ age_encrypt_write(struct age_encryptor *e, const void *buf, size_t len)
 	return (0);
 }
 
-int
-age_encrypt_finish(struct age_encryptor *e)
+/* Seal the final chunk (len bytes at p), close the armor, flush. */
+static int
+enc_finish(struct age_encryptor *e, const uint8_t *p, size_t len)
 {
 
 	if (e->failed || e->finished) {
@@ -775,9 +830,8 @@ age_encrypt_finish(struct age_encryptor *e)
 		    "finished");
 		return (-1);
 	}
-	if (enc_chunk(e, e->pt, e->ptlen, 1))
+	if (enc_chunk(e, p, len, 1))
 		return (-1);
-	e->ptlen = 0;
 	if (e->armor) {
 		if (e->carrylen > 0 && armor_line(e, e->carry, e->carrylen))
 			return (-1);
@@ -791,6 +845,47 @@ age_encrypt_finish(struct age_encryptor *e)
 		return (-1);
 	e->finished = 1;
 	return (0);
+}
+
+int
+age_encrypt_finish(struct age_encryptor *e)
+{
+	int rc;
+
+	if (e->pt == NULL) {
+		warn0("age encryption already finished");
+		return (-1);
+	}
+	rc = enc_finish(e, e->pt, e->ptlen);
+	crypto_wipe(e->pt, e->ptlen);
+	e->ptlen = 0;
+	return (rc);
+}
+
+int
+age_encrypt_secret(const struct age_recipients *r, int armor,
+    const void *buf, size_t len, age_write_fn *fn, void *cookie,
+    uint64_t *hdrlen)
+{
+	struct age_encryptor *e;
+	int rc = -1;
+
+	if (len > CHUNK) {
+		warn0("secret too large to encrypt in one chunk: %zu bytes "
+		    "(at most %d)", len, CHUNK);
+		return (-1);
+	}
+	if ((e = enc_new(r, armor, fn, cookie, 0)) == NULL)
+		goto cleanup;
+	/* Sealed straight from buf: no plaintext copy is made. */
+	if (enc_finish(e, buf, len))
+		goto cleanup;
+	if (hdrlen != NULL)
+		*hdrlen = e->header_len;
+	rc = 0;
+cleanup:
+	age_encrypt_free(e);
+	return (rc);
 }
 
 uint64_t
@@ -1364,14 +1459,16 @@ unwrap_scrypt(struct age_decryptor *d, const struct age_identity *id,
     const struct stanza *s, uint8_t *filekey, uint8_t *key)
 {
 	uint8_t salt[sizeof(SCRYPT_LABEL) - 1 + SCRYPT_SALT_LEN];
-	const char *w = s->args[2];
+	const char *w;
 	size_t n;
 	int logn = 0, r;
 
+	/* args has nargs + 1 slots: no argument is read before this. */
 	if (s->nargs != 3) {
 		hdr_fail(d, "scrypt stanza with wrong arguments");
 		return (-1);
 	}
+	w = s->args[2];
 	memcpy(salt, SCRYPT_LABEL, sizeof(SCRYPT_LABEL) - 1);
 	if (b64_arg(s->args[1], strlen(s->args[1]),
 	    salt + sizeof(SCRYPT_LABEL) - 1, SCRYPT_SALT_LEN, &n) ||
@@ -1605,6 +1702,19 @@ age_decrypt_open(const struct age_identities *ids, age_read_fn *rd,
 }
 
 struct age_decryptor *
+age_decrypt_open_secure(const struct age_identities *ids, age_read_fn *rd,
+    void *cookie, enum age_error *errp)
+{
+	enum age_error e;
+	struct age_decryptor *d;
+
+	d = dec_open(ids, rd, cookie, -1, 1, &e);
+	if (errp != NULL)
+		*errp = e;
+	return (d);
+}
+
+struct age_decryptor *
 age_decrypt_open_armor(const struct age_identities *ids, age_read_fn *rd,
     void *cookie, int armor, enum age_error *errp)
 {
@@ -1748,7 +1858,8 @@ age_decrypt_read(struct age_decryptor *d, void *buf, size_t len)
 			continue;
 		}
 		if (d->direct_only) {
-			warn0("age payload: too large for this use");
+			warn0("age payload: too large for this use (a chunk "
+			    "does not fit the buffer)");
 			d->err = AGE_ERR_PAYLOAD;
 			break;
 		}
@@ -1919,15 +2030,18 @@ int
 age_identities_load_file(struct age_identities *ids, const char *path,
     age_getpass_fn *getpass, void *cookie)
 {
+	struct stat sb;
 	char *buf = NULL;
 	size_t len = 0;
 	ssize_t r;
-	int fd, rc = -1;
+	int fd, rc = -1, exposed;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		warnp("cannot open identity file '%s'", path);
 		return (-1);
 	}
+	exposed = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0;
 	if ((buf = crypto_secure_alloc(IDFILE_MAX + 1)) == NULL)
 		goto cleanup;
 	for (;;) {
@@ -1955,6 +2069,11 @@ age_identities_load_file(struct age_identities *ids, const char *path,
 		warn0("identity file '%s' is not text", path);
 		goto cleanup;
 	}
+	/* A plaintext key others can read (as the signing key and
+	 * passphrase files warn). */
+	if (exposed)
+		warning("identity file '%s' is accessible by group or others "
+		    "(chmod 600 it)", path);
 	buf[len] = '\0';
 	rc = parse_identity_text(ids, buf, path);
 cleanup:

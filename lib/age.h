@@ -90,6 +90,14 @@ int age_encrypt_finish(struct age_encryptor *);
  * hash that tells a rewrapped header from damage). */
 uint64_t age_encrypt_header_len(const struct age_encryptor *);
 void age_encrypt_free(struct age_encryptor *);
+/*
+ * age_encrypt_secret(r, armor, buf, len, fn, cookie, hdrlen): encrypt a
+ * small secret (len <= 64 KiB) in one go, sealing buf directly as the only
+ * and final chunk, so no plaintext copy is made outside the caller's
+ * (secure) buffer.  hdrlen (may be NULL) receives the header length.
+ */
+int age_encrypt_secret(const struct age_recipients *, int armor,
+    const void *, size_t, age_write_fn *, void *, uint64_t *);
 
 /*
  * Decrypt: _open reads and checks the header (armor detected) and unwraps
@@ -104,6 +112,13 @@ struct age_decryptor *age_decrypt_open(const struct age_identities *,
  * then "-----BEGIN" means armored). */
 struct age_decryptor *age_decrypt_open_armor(const struct age_identities *,
     age_read_fn *, void *, int, enum age_error *);
+/* age_decrypt_open_secure(ids, fn, cookie, err): the same as
+ * age_decrypt_open, but plaintext is only ever decrypted straight into
+ * the caller's buffer (which may be secure memory), never into an
+ * internal one: a read that cannot take a whole chunk fails with
+ * AGE_ERR_PAYLOAD ("too large for this use"). */
+struct age_decryptor *age_decrypt_open_secure(const struct age_identities *,
+    age_read_fn *, void *, enum age_error *);
 /* age_decrypt_read(d, buf, len): up to len bytes of authenticated
  * plaintext (several chunks when len allows), 0 at the end, -1 on error
  * (age_decrypt_error says which; plaintext returned before an error was

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "age.h"
@@ -28,6 +29,9 @@
 
 /* The identity file's plaintext: two comment lines and the key. */
 #define IDENTITY_TEXT_MAX 512
+/* The most identity text read back (a user may replace the file with one
+ * of more keys and comments, as age -p writes it); secure memory. */
+#define UNLOCK_TEXT_MAX (8 * 1024)
 
 #define RECIPIENTS_HEADER \
 	"# coffer vault recipients (age): every backup is encrypted to each\n"
@@ -173,9 +177,17 @@ parse_recipients(char *text, const char *what, char ***listp, size_t *np)
 		r = trim(line);
 		if (*r == '#' || *r == '\0')
 			continue;
+		/* Never echo the line: a mistaken identity file would
+		 * print its secret key. */
+		if (strncasecmp(r, "AGE-SECRET-KEY-", 15) == 0 ||
+		    strncasecmp(r, "AGE-PLUGIN-", 11) == 0) {
+			warn0("'%s', line %zu is a secret key (identity), not "
+			    "a recipient", what, lineno);
+			goto cleanup;
+		}
 		if (!age_recipient_valid(r)) {
-			warn0("not an age recipient in '%s' line %zu: '%.20s'",
-			    what, lineno, r);
+			warn0("not an age recipient in '%s', line %zu", what,
+			    lineno);
 			goto cleanup;
 		}
 		for (i = 0; i < n; i++)
@@ -285,7 +297,6 @@ seal_identity(const char *home, const char *secret, const char *recipient,
     const char *pass, int flags)
 {
 	struct age_recipients *r = NULL;
-	struct age_encryptor *e = NULL;
 	struct membuf out = { NULL, 0, 0, 0 };
 	char *text = NULL, *p = NULL;
 	size_t len;
@@ -303,9 +314,9 @@ seal_identity(const char *home, const char *secret, const char *recipient,
 	    age_recipients_add_passphrase(r, pass, strlen(pass),
 	    keys_scrypt_logn()) != 0)
 		goto cleanup;
-	if ((e = age_encrypt_new(r, 1, membuf_write, &out)) == NULL ||
-	    age_encrypt_write(e, text, len) != 0 ||
-	    age_encrypt_finish(e) != 0) {
+	/* Sealed straight from the secure text: no plain-heap copy. */
+	if (age_encrypt_secret(r, 1, text, len, membuf_write, &out,
+	    NULL) != 0) {
 		warn0("cannot encrypt the identity");
 		goto cleanup;
 	}
@@ -320,7 +331,6 @@ seal_identity(const char *home, const char *secret, const char *recipient,
 cleanup:
 	free(p);
 	free(out.p);
-	age_encrypt_free(e);
 	age_recipients_free(r);
 	crypto_secure_free(text, IDENTITY_TEXT_MAX);
 	return (rc);
@@ -360,7 +370,7 @@ keys_init(const char *home, const char *pass, const char *rfile,
 	const char *why;
 	size_t n = 0, i, j;
 	int r, rc = -1, made_dir = 0;
-	size_t k;
+	size_t k, tlen = 0;
 
 	if (pass == NULL && rfile == NULL) {
 		warn0("a passphrase is needed to protect the identity "
@@ -411,7 +421,7 @@ keys_init(const char *home, const char *pass, const char *rfile,
 		n = 1;
 	}
 	if (rfile != NULL) {
-		if (util_read_file(rfile, &text, NULL, 1 << 20) != 0 ||
+		if (util_read_file(rfile, &text, &tlen, 1 << 20) != 0 ||
 		    parse_recipients(text, rfile, &extra, &k) != 0)
 			goto cleanup;
 		if (k == 0) {
@@ -435,8 +445,10 @@ keys_init(const char *home, const char *pass, const char *rfile,
 				goto cleanup;
 			n++;
 		}
+		crypto_wipe(text, tlen);
 		free(text);
 		text = NULL;
+		tlen = 0;
 	}
 
 	if (pass != NULL) {
@@ -501,6 +513,9 @@ cleanup:
 	crypto_secure_free(secret, AGE_IDENTITY_MAX);
 	keys_list_free(extra);
 	keys_list_free(list);
+	/* The recipients file may be an identity file given by mistake. */
+	if (text != NULL)
+		crypto_wipe(text, tlen);
 	free(text);
 	free(dir);
 	return (rc);
@@ -684,7 +699,9 @@ cleanup:
 
 /*
  * decrypt_mem(ids, ct, ctlen, out, max, what): decrypt an in-memory age
- * file into out (max bytes, NUL-terminated).  Returns the length or -1
+ * file into out (max bytes, NUL-terminated; secure memory).  Plaintext is
+ * decrypted only into out, never into the decryptor's ordinary buffer, so
+ * a file too large for out is refused.  Returns the length or -1
  * (reported).
  */
 static ssize_t
@@ -698,7 +715,8 @@ decrypt_mem(const struct age_identities *ids, char *ct, size_t ctlen,
 	ssize_t r;
 	char extra;
 
-	if ((d = age_decrypt_open(ids, membuf_read, &in, &err)) == NULL) {
+	if ((d = age_decrypt_open_secure(ids, membuf_read, &in, &err)) ==
+	    NULL) {
 		if (err == AGE_ERR_NO_MATCH || err == AGE_ERR_HMAC)
 			warn0("cannot decrypt '%s': wrong passphrase or key "
 			    "(%s)", what, age_strerror(err));
@@ -727,8 +745,11 @@ decrypt_mem(const struct age_identities *ids, char *ct, size_t ctlen,
 	age_decrypt_free(d);
 	return ((ssize_t)n);
 bad:
+	/* A payload error is also what a plaintext larger than out gives
+	 * (secure mode: no internal buffer to fall back on). */
 	warn0("cannot decrypt '%s': %s", what,
-	    age_strerror(age_decrypt_error(d)));
+	    age_decrypt_error(d) == AGE_ERR_PAYLOAD ? "age payload damaged, "
+	    "or too large" : age_strerror(age_decrypt_error(d)));
 fail:
 	crypto_wipe(out, max);
 	age_decrypt_free(d);
@@ -780,7 +801,7 @@ keys_unlock_identity(const char *home, const struct passphrase_source *src,
 	if ((pw = passphrase_read(src != NULL ? src : &tty,
 	    "Passphrase for the coffer identity: ", 0, &pwlen)) == NULL)
 		goto cleanup;
-	if ((text = crypto_secure_alloc(IDENTITY_TEXT_MAX)) == NULL ||
+	if ((text = crypto_secure_alloc(UNLOCK_TEXT_MAX)) == NULL ||
 	    (secret = crypto_secure_alloc(AGE_IDENTITY_MAX)) == NULL) {
 		warn0("cannot allocate secure memory for the identity");
 		goto cleanup;
@@ -788,7 +809,7 @@ keys_unlock_identity(const char *home, const struct passphrase_source *src,
 	if ((ids = age_identities_new()) == NULL ||
 	    age_identities_add_passphrase(ids, pw, pwlen) != 0)
 		goto cleanup;
-	if (decrypt_mem(ids, ct, ctlen, text, IDENTITY_TEXT_MAX, p) < 0)
+	if (decrypt_mem(ids, ct, ctlen, text, UNLOCK_TEXT_MAX, p) < 0)
 		goto cleanup;
 	if (find_secret(text, secret) != 0) {
 		warn0("no AGE-SECRET-KEY-1 line in '%s'", p);
@@ -801,7 +822,7 @@ keys_unlock_identity(const char *home, const struct passphrase_source *src,
 cleanup:
 	age_identities_free(ids);
 	crypto_secure_free(secret, AGE_IDENTITY_MAX);
-	crypto_secure_free(text, IDENTITY_TEXT_MAX);
+	crypto_secure_free(text, UNLOCK_TEXT_MAX);
 	passphrase_free(pw, pwlen);
 	free(ct);
 	free(p);

@@ -1,6 +1,10 @@
 #include "compat.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <crack.h>
 #include <errno.h>
@@ -72,7 +76,51 @@ read_line(int fd, char *buf, const char *what, int tty)
 	return ((ssize_t)n);
 }
 
-/* prompt_tty(prompt, buf): one prompt on /dev/tty with echo off. */
+/*
+ * tty_set(fd, t): tcsetattr(fd, TCSANOW, t), retried when a signal
+ * interrupted it.  A background job gets SIGTTOU (caught by tty_handler,
+ * so the call fails with EINTR): stop as the default action would, and
+ * retry once continued.  Any other signal, or another failure, gives up:
+ * -1 with errno set.  (TCSANOW, not TCSAFLUSH: a passphrase typed ahead,
+ * or fed through a pty, is kept.)
+ */
+static int
+tty_set(int fd, const struct termios *t)
+{
+	static const int stops[] = { SIGTSTP, SIGTTIN, SIGTTOU };
+	struct sigaction dfl, cur;
+	size_t i;
+	int tries, stopped;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (tcsetattr(fd, TCSANOW, t) == 0)
+			return (0);
+		if (errno != EINTR)
+			return (-1);
+		stopped = 0;
+		for (i = 0; i < ARRAY_SIZE(stops); i++) {
+			if (!tty_caught[stops[i]])
+				continue;
+			tty_caught[stops[i]] = 0;
+			memset(&dfl, 0, sizeof(dfl));
+			sigemptyset(&dfl.sa_mask);
+			dfl.sa_handler = SIG_DFL;
+			sigaction(stops[i], &dfl, &cur);
+			raise(stops[i]);
+			sigaction(stops[i], &cur, NULL);
+			stopped = 1;
+		}
+		if (!stopped) {
+			errno = EINTR;
+			return (-1);
+		}
+	}
+	errno = EINTR;
+	return (-1);
+}
+
+/* prompt_tty(prompt, buf): one prompt on /dev/tty with echo off; nothing
+ * is read unless echo is off. */
 static ssize_t
 prompt_tty(const char *prompt, char *buf)
 {
@@ -80,7 +128,7 @@ prompt_tty(const char *prompt, char *buf)
 	struct termios term, oterm;
 	ssize_t r = -1;
 	size_t i;
-	int fd, restore = 0;
+	int fd;
 
 	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1) {
 		warn0("cannot read passphrase: no terminal "
@@ -97,21 +145,26 @@ prompt_tty(const char *prompt, char *buf)
 	for (i = 0; i < ARRAY_SIZE(tty_signals); i++)
 		sigaction(tty_signals[i], &sa, &saved[i]);
 
-	if (tcgetattr(fd, &oterm) == 0) {
-		term = oterm;
-		term.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		term.c_lflag |= ICANON;
-		if (tcsetattr(fd, TCSANOW, &term) == 0)
-			restore = 1;
+	if (tcgetattr(fd, &oterm) != 0) {
+		warnp("cannot read passphrase: cannot get the terminal "
+		    "settings");
+		goto cleanup;
+	}
+	term = oterm;
+	term.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	term.c_lflag |= ICANON;
+	if (tty_set(fd, &term) != 0) {
+		warnp("cannot read passphrase: cannot turn off terminal echo");
+		/* It may have been changed in part: put it back. */
+		(void)tty_set(fd, &oterm);
+		goto cleanup;
 	}
 	if (util_write_all(fd, prompt, strlen(prompt)) == 0)
 		r = read_line(fd, buf, "the terminal", 1);
-	if (restore) {
-		while (tcsetattr(fd, TCSANOW, &oterm) == -1 &&
-		    errno == EINTR)
-			continue;
-		(void)!write(fd, "\n", 1);
-	}
+	if (tty_set(fd, &oterm) != 0)
+		warnp("cannot restore the terminal settings");
+	(void)!write(fd, "\n", 1);
+cleanup:
 	for (i = 0; i < ARRAY_SIZE(tty_signals); i++)
 		sigaction(tty_signals[i], &saved[i], NULL);
 	close(fd);
@@ -228,10 +281,86 @@ passphrase_chars(const char *pw, size_t len)
 
 #define PASSPHRASE_SYSTEMATIC_OK 20
 
+/* The longest libcrack verdict kept (its messages are short, fixed). */
+#define VERDICT_MAX 128
+
+/*
+ * crack_check(pw, verdict): libcrack2's FascistCheck of pw, run in a
+ * child process.  libcrack copies the passphrase (reversed, lower case)
+ * into its static memory and never wipes it: in a child those copies die
+ * with it, so this process never holds them.  The child sends back its
+ * verdict through a pipe: "0" for accepted, "1" and the message for
+ * refused.  Returns 0 accepted, 1 refused (verdict set, NUL-terminated,
+ * VERDICT_MAX bytes), -1 when the check could not run.
+ */
+static int
+crack_check(const char *pw, char *verdict)
+{
+	char buf[VERDICT_MAX + 1];
+	const char *msg;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+	int fds[2], status, rc = -1;
+
+	if (pipe(fds) == -1)
+		return (-1);
+	if ((pid = fork()) == -1) {
+		close(fds[0]);
+		close(fds[1]);
+		return (-1);
+	}
+	if (pid == 0) {
+		/* The child: no stdio, no atexit handlers, no core. */
+		close(fds[0]);
+#ifdef __linux__
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+		msg = FascistCheck(pw, COFFER_CRACKLIB_DICT);
+		buf[0] = msg == NULL ? '0' : '1';
+		n = 1;
+		if (msg != NULL) {
+			n += strlen(msg) < VERDICT_MAX - 1 ? strlen(msg) :
+			    VERDICT_MAX - 1;
+			memcpy(buf + 1, msg, n - 1);
+		}
+		_exit(util_write_all(fds[1], buf, n) == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	for (;;) {
+		r = read(fds[0], buf + n, VERDICT_MAX - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == VERDICT_MAX)
+			break;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			goto cleanup;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n == 0 ||
+	    (buf[0] != '0' && buf[0] != '1'))
+		goto cleanup;
+	if (buf[0] == '0') {
+		rc = 0;
+		goto cleanup;
+	}
+	memcpy(verdict, buf + 1, n - 1);
+	verdict[n - 1] = '\0';
+	rc = 1;
+cleanup:
+	crypto_wipe(buf, sizeof(buf));
+	return (rc);
+}
+
 int
 passphrase_check(const char *pw, size_t len, const char **why)
 {
-	const char *msg;
+	static char verdict[VERDICT_MAX];
+	int r;
 
 	if (memchr(pw, '\0', len) != NULL) {
 		*why = "passphrase contains a NUL byte";
@@ -242,23 +371,26 @@ passphrase_check(const char *pw, size_t len, const char **why)
 		return (-1);
 	}
 	/*
-	 * libcrack2 on the whole passphrase.  Its own checks (a dictionary
-	 * word after mangling, too few different characters, too
-	 * simplistic/systematic) do not object to several plain words:
-	 * "correct horse battery staple" passes.  A missing dictionary is
-	 * refused ("error loading dictionary").
+	 * libcrack2 on the whole passphrase (in a child: crack_check).  Its
+	 * own checks (a dictionary word after mangling, too few different
+	 * characters, too simplistic/systematic) do not object to several
+	 * plain words: "correct horse battery staple" passes.  A missing
+	 * dictionary is refused ("error loading dictionary").
 	 *
 	 * Its "too simplistic/systematic" heuristic also refuses about one
 	 * random 32-character base64 string in 200 (measured), so from
 	 * PASSPHRASE_SYSTEMATIC_OK characters on that one verdict is not
 	 * held against a passphrase; the dictionary verdicts always are.
 	 */
-	msg = FascistCheck(pw, COFFER_CRACKLIB_DICT);
-	if (msg != NULL && strstr(msg, "simplistic/systematic") != NULL &&
+	if ((r = crack_check(pw, verdict)) < 0) {
+		*why = "the dictionary check could not run";
+		return (-1);
+	}
+	if (r > 0 && strstr(verdict, "simplistic/systematic") != NULL &&
 	    passphrase_chars(pw, len) >= PASSPHRASE_SYSTEMATIC_OK)
-		msg = NULL;
-	if (msg != NULL) {
-		*why = msg;
+		r = 0;
+	if (r > 0) {
+		*why = verdict;
 		return (-1);
 	}
 	*why = NULL;

@@ -35,8 +35,10 @@ size_t passphrase_chars(const char *, size_t);
 
 /*
  * passphrase_check(pass, len, why): 0 if strong enough, else -1 and *why a
- * static text: fewer than 12 characters, or refused by libcrack2's
- * dictionary check.  No composition rules.
+ * static text (valid until the next call): fewer than 12 characters,
+ * refused by libcrack2's dictionary check, or the check could not run.
+ * No composition rules.  libcrack2 runs in a forked child, so its unwiped
+ * copies of the passphrase never stay in this process.
  */
 int passphrase_check(const char *, size_t, const char **);
 

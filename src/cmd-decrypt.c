@@ -16,6 +16,7 @@
 #include "age.h"
 #include "base64.h"
 #include "cli.h"
+#include "crypto.h"
 #include "passphrase.h"
 #include "util.h"
 #include "warnp.h"
@@ -245,6 +246,9 @@ decrypt_stream(const struct age_identities *ids, struct input *in,
 	rc = 0;
 cleanup:
 	age_decrypt_free(d);
+	/* The plaintext (an identity file, maybe): wiped. */
+	if (buf != NULL)
+		crypto_wipe(buf, IOBUF_SIZE);
 	free(buf);
 	return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "age.h"
 #include "cli.h"
+#include "crypto.h"
 #include "passphrase.h"
 #include "util.h"
 #include "warnp.h"
@@ -232,6 +233,9 @@ cli_output_abort(struct cli_output *out)
 	}
 	free(out->path);
 	out->path = NULL;
+	/* Plaintext when decrypting (an identity file, maybe). */
+	if (out->buf != NULL)
+		crypto_wipe(out->buf, IOBUF_SIZE);
 	free(out->buf);
 	out->buf = NULL;
 	out->len = 0;
@@ -310,6 +314,9 @@ encrypt_stream(const struct age_recipients *rcpt, int armor, int in,
 	rc = 0;
 cleanup:
 	age_encrypt_free(e);
+	/* The plaintext read (an identity file, maybe): wiped. */
+	if (buf != NULL)
+		crypto_wipe(buf, IOBUF_SIZE);
 	free(buf);
 	return rc;
 }

@@ -288,43 +288,64 @@ cleanup:
 /* ---------------------------------------------------------------- escrow */
 
 #ifdef HAVE_QRENCODE
+/* Quiet zone of the QR code, in modules. */
+#define QR_QUIET 4
+
+/* qr_text_size(qr): bytes qr_render writes for qr. */
+static size_t
+qr_text_size(const QRcode *qr)
+{
+	size_t side = (size_t)qr->width + 2 * QR_QUIET;
+
+	/* Two module rows a line; each module at most 3 bytes; "\n". */
+	return ((side + 1) / 2 * (side * 3 + 1));
+}
+
 /*
- * print_qr(text): a QR code of text in UTF-8 half blocks, two module rows
- * a line, dark modules as ink (for paper), with a 4-module quiet zone.
+ * qr_render(qr, out): qr in UTF-8 half blocks into out (qr_text_size
+ * bytes), two module rows a line, dark modules as ink (for paper), with a
+ * 4-module quiet zone.  Returns the length written.
  */
-static void
-print_qr(const char *text)
+static size_t
+qr_render(const QRcode *qr, char *out)
 {
 	static const char *const cells[4] = { " ", "\xe2\x96\x80",
 		"\xe2\x96\x84", "\xe2\x96\x88" };
-	QRcode *qr;
-	int x, y, w, q = 4, top, bot;
+	const char *c;
+	size_t len = 0;
+	int x, y, w = qr->width, q = QR_QUIET, top, bot;
 
-	if ((qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8,
-	    1)) == NULL) {
-		warning("cannot make a QR code: %s", strerror(errno));
-		return;
-	}
-	w = qr->width;
 	for (y = -q; y < w + q; y += 2) {
 		for (x = -q; x < w + q; x++) {
 			top = (y >= 0 && y < w && x >= 0 && x < w &&
 			    (qr->data[y * w + x] & 1));
 			bot = (y + 1 >= 0 && y + 1 < w && x >= 0 && x < w &&
 			    (qr->data[(y + 1) * w + x] & 1));
-			fputs(cells[top | bot << 1], stdout);
+			c = cells[top | bot << 1];
+			memcpy(out + len, c, strlen(c));
+			len += strlen(c);
 		}
-		putchar('\n');
+		out[len++] = '\n';
 	}
-	crypto_wipe(qr->data, (size_t)w * (size_t)w);
-	QRcode_free(qr);
+	return (len);
 }
 #endif
 
-static void
+/*
+ * print_escrow_sheet(secret, recipient): the paper copy on stdout.  The
+ * secret-bearing part (the key line and its QR code) never passes through
+ * stdio, whose buffer is ordinary heap and never wiped: it is formatted in
+ * secure memory and written with write(2) after stdout is flushed.
+ */
+static int
 print_escrow_sheet(const char *secret, const char *recipient)
 {
-	char host[SIGN_NAME_MAX], when[32];
+	char host[SIGN_NAME_MAX], when[32], *sheet = NULL;
+	size_t cap = 0, len;
+	int k, rc = -1;
+#ifdef HAVE_QRENCODE
+	QRcode *qr = NULL;
+#endif
 
 	home_hostname(host, sizeof(host));
 	clock_format_utc(clock_real(), when, sizeof(when));
@@ -335,13 +356,48 @@ print_escrow_sheet(const char *secret, const char *recipient)
 	    "recipient:  %s\n"
 	    "\n"
 	    "identity (the restore key):\n"
-	    "\n"
-	    "    %s\n"
-	    "\n", host, when, recipient, secret);
+	    "\n", host, when, recipient);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		warnp("cannot write the escrow copy");
+		goto cleanup;
+	}
+	cap = strlen(secret) + 8;
 #ifdef HAVE_QRENCODE
-	print_qr(secret);
-	printf("\n");
+	/*
+	 * libqrencode copies the text into its own input structures and
+	 * frees them without wiping them; that cannot be helped from here.
+	 * The code is freed as soon as it is drawn, its modules wiped first;
+	 * core dumps are off (coffer(1), SECURITY).
+	 */
+	if ((qr = QRcode_encodeString(secret, 0, QR_ECLEVEL_M, QR_MODE_8,
+	    1)) == NULL)
+		warning("cannot make a QR code: %s", strerror(errno));
+	else
+		cap += qr_text_size(qr) + 1;
 #endif
+	if ((sheet = crypto_secure_alloc(cap)) == NULL) {
+		warn0("cannot allocate secure memory for the escrow copy");
+		goto cleanup;
+	}
+	k = snprintf(sheet, cap, "    %s\n\n", secret);
+	if (k < 0 || (size_t)k >= cap) {
+		warn0("identity too long");
+		goto cleanup;
+	}
+	len = (size_t)k;
+#ifdef HAVE_QRENCODE
+	if (qr != NULL) {
+		len += qr_render(qr, sheet + len);
+		sheet[len++] = '\n';
+		crypto_wipe(qr->data, (size_t)qr->width * (size_t)qr->width);
+		QRcode_free(qr);
+		qr = NULL;
+	}
+#endif
+	if (util_write_all(STDOUT_FILENO, sheet, len) != 0) {
+		warnp("cannot write the escrow copy");
+		goto cleanup;
+	}
 	printf("Whoever holds this sheet can decrypt every backup of this "
 	    "vault.\n"
 	    "Store it sealed in a signed envelope, in a safe away from the "
@@ -353,6 +409,16 @@ print_escrow_sheet(const char *secret, const char *recipient)
 	    "    age -d -i identity.txt vol-0001.tar.zst.age | zstd -d | "
 	    "tar -xpf -\n"
 	    "\n");
+	rc = 0;
+cleanup:
+#ifdef HAVE_QRENCODE
+	if (qr != NULL) {
+		crypto_wipe(qr->data, (size_t)qr->width * (size_t)qr->width);
+		QRcode_free(qr);
+	}
+#endif
+	crypto_secure_free(sheet, cap);
+	return (rc);
 }
 
 static int
@@ -404,7 +470,8 @@ key_escrow(int argc, char **argv, struct cli *cli)
 	}
 	if (keys_unlock_identity(cli->home, &src, &secret, &len) != 0)
 		goto cleanup;
-	print_escrow_sheet(secret, info.recipient);
+	if (print_escrow_sheet(secret, info.recipient) != 0)
+		goto cleanup;
 	crypto_secure_free(secret, len);
 	secret = NULL;
 	if (fflush(stdout) != 0 || ferror(stdout)) {

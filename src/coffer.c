@@ -5,6 +5,11 @@
  */
 #include "compat.h"
 
+#include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -342,6 +347,7 @@ int
 main(int argc, char **argv)
 {
 	struct cli cli;
+	struct rlimit nocore = { 0, 0 };
 	const struct cmd *cmd;
 	const char *home_opt = NULL;
 	int idx, rc = EXIT_ERROR;
@@ -356,6 +362,18 @@ main(int argc, char **argv)
 	warnp_quiet(cli.quiet);
 	if (cmd->fn == cmd_help || cmd->fn == cmd_version)
 		return check_stdout(cmd->fn(argc - idx, argv + idx, &cli));
+
+	/*
+	 * Keys and passphrases may be held from here on (secure memory is
+	 * locked, not kept out of a core): no core dump, not even on the
+	 * SIGQUIT a passphrase prompt re-raises, and on Linux no ptrace or
+	 * /proc/PID/mem by other processes of the user.  See coffer(1),
+	 * SECURITY.
+	 */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+#ifdef __linux__
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 
 	cli.home = home_opt != NULL ? util_strdup(home_opt) : home_default();
 	if (cli.home == NULL)

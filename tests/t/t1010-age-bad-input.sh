@@ -205,4 +205,66 @@ test_expect_success 'a missing identity file or input is an error' '
 	test_grep "cannot open .nosuch.age." err
 '
 
+# scrypt_no_args FILE: an age file whose only stanza is "-> scrypt" with
+# no arguments (it once read past the argument array).
+scrypt_no_args() {
+	{
+		printf 'age-encryption.org/v1\n-> scrypt\n\n--- '
+		printf 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n'
+		head -c 64 /dev/zero
+	} >"$1"
+}
+
+# (coffer decrypt FILE takes it for an X25519 file; an encrypted identity
+# file given with -i is opened with the passphrase whatever its stanza.)
+test_expect_success 'a scrypt stanza without arguments is a header error' '
+	scrypt_no_args noargs.age &&
+	test_expect_code 1 coffer decrypt -i noargs.age \
+		--passphrase-file pass -o out good.age 2>err &&
+	test_grep "scrypt stanza with wrong arguments" err &&
+	test_grep "cannot decrypt identity file .noargs.age.: malformed" err &&
+	test ! -e out
+'
+
+test_expect_success 'an identity file as recipients: the key is never printed' '
+	test_expect_code 1 coffer encrypt -R key.txt -o x.age plain 2>err &&
+	test_grep "key.txt., line 3 is a secret key" err &&
+	test_grep -v "AGE-SECRET-KEY" err &&
+	test_grep -v "$(grep ^AGE-SECRET key.txt | cut -c 17-40)" err &&
+	test ! -e x.age &&
+	tr A-Z a-z <key.txt >lower.txt &&
+	test_expect_code 1 coffer encrypt -R lower.txt -o x.age plain 2>err &&
+	test_grep "line 3 is a secret key" err &&
+	test_grep -v -i "AGE-SECRET-KEY" err &&
+	test_expect_code 2 coffer encrypt -r "$(grep ^AGE-SECRET key.txt)" \
+		-o x.age plain 2>err &&
+	test_grep "secret key" err &&
+	test_grep -v "AGE-SECRET-KEY" err &&
+	{ cat key.pub; echo age1junkjunkjunk; } >bad-rcpt.txt &&
+	test_expect_code 1 coffer encrypt -R bad-rcpt.txt -o x.age plain \
+		2>err &&
+	test_grep "malformed recipient in .bad-rcpt.txt., line 2" err &&
+	test_grep -v "junkjunk" err &&
+	test ! -e x.age
+'
+
+test_expect_success 'coffer init --recipients with an identity file' '
+	test_expect_code 1 coffer init --vault "$TRASH/vault" \
+		--recipients key.txt 2>err &&
+	test_grep "line 3 is a secret key" err &&
+	test_grep -v "AGE-SECRET-KEY" err
+'
+
+test_expect_success 'an identity file others can read is warned about' '
+	chmod 600 key.txt &&
+	coffer decrypt -i key.txt -o out good.age 2>err &&
+	test_grep -v "accessible" err &&
+	chmod 640 key.txt &&
+	coffer decrypt -i key.txt -o out good.age 2>err &&
+	test_grep "identity file .key.txt. is accessible by group or others" \
+		err &&
+	cmp plain out &&
+	chmod 600 key.txt
+'
+
 test_done

@@ -160,6 +160,14 @@ test_expect_success 'key escrow prints the paper copy and records the test' '
 	test_grep "^recipient:  $(cat id.pub)$" sheet &&
 	test_grep "^made: " sheet &&
 	test_grep "sealed" sheet &&
+	# The key line (written from secure memory, not through stdio)
+	# stays in place: after the heading, before the advice, once.
+	head_at=$(grep -n "^identity (the restore key):" sheet | cut -d: -f1) &&
+	key_at=$(grep -n -x -F "    $(cat check)" sheet | cut -d: -f1) &&
+	tail_at=$(grep -n "^Whoever holds this sheet" sheet | cut -d: -f1) &&
+	test "$head_at" -lt "$key_at" &&
+	test "$key_at" -lt "$tail_at" &&
+	test "$(grep -c "AGE-SECRET-KEY-1" sheet)" = 2 &&
 	test_grep "escrow recorded" err &&
 	coffer key list >out &&
 	test_grep "^escrow: done, test-decrypted " out &&

@@ -4,7 +4,11 @@
  */
 #include "compat.h"
 
+#include <sys/stat.h>
+
+#include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -779,6 +783,310 @@ test_identity_files(void **state)
 	free(pt);
 }
 
+/*
+ * A scrypt stanza with too few arguments (testkit style: a header failure,
+ * whatever the passphrase).  "-> scrypt" alone once read args[2] past the
+ * end of the argument array (an out-of-bounds read under ASan).
+ */
+static void
+test_scrypt_wrong_args(void **state)
+{
+	static const char *const stanzas[] = {
+		"-> scrypt\n",
+		"-> scrypt c2FsdHNhbHRzYWx0c2FsdA\n",
+		"-> scrypt c2FsdHNhbHRzYWx0c2FsdA 10 extra\n",
+	};
+	struct age_identities *ids;
+	struct mem ct, out;
+	size_t i;
+	int k;
+
+	(void)state;
+	assert_non_null(ids = age_identities_new());
+	assert_int_equal(age_identities_add_passphrase(ids, "password", 8),
+	    0);
+	for (i = 0; i < ARRAY_SIZE(stanzas); i++) {
+		memset(&ct, 0, sizeof(ct));
+		assert_int_equal(mem_write(&ct, "age-encryption.org/v1\n",
+		    22), 0);
+		assert_int_equal(mem_write(&ct, stanzas[i],
+		    strlen(stanzas[i])), 0);
+		/* An empty body line, the MAC, a nonce and a chunk. */
+		assert_int_equal(mem_write(&ct, "\n--- AAAAAAAAAAAAAAAAAAAAAAAA"
+		    "AAAAAAAAAAAAAAAAAAA\n", 49), 0);
+		for (k = 0; k < 16 + 32; k++)
+			assert_int_equal(mem_write(&ct, "\x5a", 1), 0);
+		assert_int_equal(decrypt_mem(ids, &ct, 0, 1 << 20, &out),
+		    AGE_ERR_HEADER);
+		assert_int_equal(out.len, 0);
+		free(out.p);
+		assert_int_equal(decrypt_mem(ids, &ct, -1, 1000, &out),
+		    AGE_ERR_HEADER);
+		free(out.p);
+		free(ct.p);
+	}
+	age_identities_free(ids);
+}
+
+/* age_encrypt_secret: one final chunk sealed straight from the buffer. */
+static void
+test_encrypt_secret(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 190, CHUNK };
+	struct age_recipients *r = rcpt_x25519(), *rp;
+	struct age_identities *ids = ids_x25519(), *idp;
+	struct mem ct, out;
+	uint64_t hdrlen;
+	uint8_t *pt = pattern(CHUNK + 1);
+	size_t i;
+	int armor;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		for (armor = 0; armor <= 1; armor++) {
+			memset(&ct, 0, sizeof(ct));
+			hdrlen = 0;
+			assert_int_equal(age_encrypt_secret(r, armor, pt,
+			    sizes[i], mem_write, &ct, &hdrlen), 0);
+			assert_true(hdrlen > 0);
+			/* One chunk: header, nonce, plaintext and a tag. */
+			if (!armor)
+				assert_int_equal(ct.len, hdrlen + 16 +
+				    sizes[i] + 16);
+			assert_int_equal(decrypt_mem(ids, &ct, -1, 4097,
+			    &out), AGE_OK);
+			assert_int_equal(out.len, sizes[i]);
+			if (sizes[i] > 0)
+				assert_memory_equal(out.p, pt, sizes[i]);
+			free(out.p);
+			free(ct.p);
+		}
+	}
+	/* More than one chunk is refused, nothing written. */
+	memset(&ct, 0, sizeof(ct));
+	assert_int_equal(age_encrypt_secret(r, 0, pt, CHUNK + 1, mem_write,
+	    &ct, NULL), -1);
+	assert_int_equal(ct.len, 0);
+	/* With a passphrase, armored: as seal_identity uses it. */
+	assert_non_null(rp = age_recipients_new());
+	assert_int_equal(age_recipients_add_passphrase(rp, "open sesame", 11,
+	    10), 0);
+	memset(&ct, 0, sizeof(ct));
+	assert_int_equal(age_encrypt_secret(rp, 1, pt, 300, mem_write, &ct,
+	    NULL), 0);
+	assert_non_null(idp = age_identities_new());
+	assert_int_equal(age_identities_add_passphrase(idp, "open sesame",
+	    11), 0);
+	assert_int_equal(decrypt_mem(idp, &ct, -1, 1 << 20, &out), AGE_OK);
+	assert_int_equal(out.len, 300);
+	assert_memory_equal(out.p, pt, 300);
+	free(out.p);
+	free(ct.p);
+	age_identities_free(idp);
+	age_recipients_free(rp);
+	age_identities_free(ids);
+	age_recipients_free(r);
+	free(pt);
+}
+
+/* age_decrypt_open_secure: plaintext only ever into the caller's buffer. */
+static void
+test_decrypt_secure(void **state)
+{
+	struct age_recipients *r = rcpt_x25519();
+	struct age_identities *ids = ids_x25519();
+	struct age_decryptor *d;
+	struct mem ct;
+	enum age_error e;
+	uint8_t *pt = pattern(700), buf[1024];
+	ssize_t n;
+
+	(void)state;
+	encrypt_mem(r, 0, pt, 700, &ct, NULL);
+	/* A buffer smaller than the chunk: refused, nothing released. */
+	ct.pos = 0;
+	assert_non_null(d = age_decrypt_open_secure(ids, mem_read, &ct, &e));
+	assert_int_equal(e, AGE_OK);
+	assert_int_equal(age_decrypt_read(d, buf, 511), -1);
+	assert_int_equal(age_decrypt_error(d), AGE_ERR_PAYLOAD);
+	age_decrypt_free(d);
+	/* A buffer that holds it: decrypted into it. */
+	ct.pos = 0;
+	assert_non_null(d = age_decrypt_open_secure(ids, mem_read, &ct, &e));
+	n = age_decrypt_read(d, buf, sizeof(buf));
+	assert_int_equal(n, 700);
+	assert_memory_equal(buf, pt, 700);
+	assert_int_equal(age_decrypt_read(d, buf, sizeof(buf)), 0);
+	age_decrypt_free(d);
+	/* A bad header still reports its outcome. */
+	ct.p[0] ^= 1;
+	ct.pos = 0;
+	assert_null(age_decrypt_open_secure(ids, mem_read, &ct, &e));
+	assert_int_equal(e, AGE_ERR_HEADER);
+	free(ct.p);
+	free(pt);
+	age_identities_free(ids);
+	age_recipients_free(r);
+}
+
+/*
+ * with_stderr(path, fn, arg): run fn(arg) with stderr sent to path; its
+ * return value.
+ */
+static int
+with_stderr(const char *path, int (*fn)(const char *), const char *arg)
+{
+	int fd, saved, r;
+
+	fflush(stderr);
+	assert_true((saved = dup(STDERR_FILENO)) >= 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >=
+	    0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	r = fn(arg);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	return (r);
+}
+
+static int
+load_recipients(const char *path)
+{
+	struct age_recipients *r;
+	int rc;
+
+	assert_non_null(r = age_recipients_new());
+	rc = age_recipients_load_file(r, path);
+	age_recipients_free(r);
+	return (rc);
+}
+
+static int
+load_identities(const char *path)
+{
+	struct age_identities *ids;
+	int rc;
+
+	assert_non_null(ids = age_identities_new());
+	rc = age_identities_load_file(ids, path, NULL, NULL);
+	age_identities_free(ids);
+	return (rc);
+}
+
+static int
+add_recipient(const char *s)
+{
+	struct age_recipients *r;
+	int rc;
+
+	assert_non_null(r = age_recipients_new());
+	rc = age_recipients_add(r, s);
+	age_recipients_free(r);
+	return (rc);
+}
+
+/* The whole of a small file, NUL-terminated (caller frees). */
+static char *
+slurp(const char *path)
+{
+	struct mem m = { 0 };
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		assert_int_equal(mem_write(&m, buf, (size_t)n), 0);
+	close(fd);
+	assert_int_equal(mem_write(&m, "", 1), 0);
+	return ((char *)m.p);
+}
+
+/*
+ * An identity file given as a recipients file: refused, naming the file
+ * and line, never printing the key.  A plaintext identity file readable by
+ * others: a warning.
+ */
+static void
+test_key_files_messages(void **state)
+{
+	char dir[] = "/tmp/test-age.XXXXXX", path[64], errpath[64], *err;
+	char text[512], lower[AGE_IDENTITY_MAX];
+	FILE *f;
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/id.txt", dir);
+	snprintf(errpath, sizeof(errpath), "%s/err", dir);
+	snprintf(text, sizeof(text), "# created: 2024-01-01T00:00:00Z\n"
+	    "# public key: %s\n%s\n", g_recipient, g_identity);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+
+	assert_int_not_equal(with_stderr(errpath, load_recipients, path), 0);
+	err = slurp(errpath);
+	assert_null(strstr(err, "AGE-SECRET-KEY"));
+	assert_null(strstr(err, g_identity + 16));
+	assert_non_null(strstr(err, "line 3 is a secret key"));
+	free(err);
+
+	/* Lower case (bech32 allows it) is a secret key too. */
+	for (i = 0; g_identity[i] != '\0'; i++)
+		lower[i] = (char)tolower((unsigned char)g_identity[i]);
+	lower[i] = '\0';
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "%s\n", lower);
+	fclose(f);
+	assert_int_not_equal(with_stderr(errpath, load_recipients, path), 0);
+	err = slurp(errpath);
+	assert_null(strstr(err, lower + 16));
+	assert_non_null(strstr(err, "line 1 is a secret key"));
+	free(err);
+
+	/* A malformed line is not echoed either. */
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "%s\nage1notavalidrecipientxyz\n", g_recipient);
+	fclose(f);
+	assert_int_not_equal(with_stderr(errpath, load_recipients, path), 0);
+	err = slurp(errpath);
+	assert_null(strstr(err, "notavalid"));
+	assert_non_null(strstr(err, "malformed recipient"));
+	assert_non_null(strstr(err, "line 2"));
+	free(err);
+
+	/* On the command line: a secret key is not repeated. */
+	assert_int_not_equal(with_stderr(errpath, add_recipient, g_identity),
+	    0);
+	err = slurp(errpath);
+	assert_null(strstr(err, g_identity + 16));
+	assert_non_null(strstr(err, "secret key"));
+	free(err);
+
+	/* Identity file permissions: 0600 quiet, 0644 warned. */
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(with_stderr(errpath, load_identities, path), 0);
+	err = slurp(errpath);
+	assert_string_equal(err, "");
+	free(err);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(with_stderr(errpath, load_identities, path), 0);
+	err = slurp(errpath);
+	assert_non_null(strstr(err, "accessible by group or others"));
+	free(err);
+
+	unlink(path);
+	unlink(errpath);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -789,6 +1097,10 @@ main(void)
 		cmocka_unit_test(test_roundtrip_passphrase),
 		cmocka_unit_test(test_damage),
 		cmocka_unit_test(test_identity_files),
+		cmocka_unit_test(test_scrypt_wrong_args),
+		cmocka_unit_test(test_encrypt_secret),
+		cmocka_unit_test(test_decrypt_secure),
+		cmocka_unit_test(test_key_files_messages),
 	};
 
 	if (crypto_init() != 0)

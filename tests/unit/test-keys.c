@@ -186,6 +186,85 @@ test_unlock_identity(void **state)
 	assert_null(secret);
 }
 
+static int
+fd_write(void *cookie, const void *buf, size_t len)
+{
+
+	return (util_write_all(*(int *)cookie, buf, len));
+}
+
+/* write_identity(path, text, len): text sealed with GOOD_PASS, armored,
+ * as `age -p -a` would write it. */
+static void
+write_identity(const char *path, const char *text, size_t len)
+{
+	struct age_recipients *r;
+	struct age_encryptor *e;
+	int fd;
+
+	assert_non_null(r = age_recipients_new());
+	assert_int_equal(age_recipients_add_passphrase(r, GOOD_PASS,
+	    strlen(GOOD_PASS), 10), 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >=
+	    0);
+	assert_non_null(e = age_encrypt_new(r, 1, fd_write, &fd));
+	assert_int_equal(age_encrypt_write(e, text, len), 0);
+	assert_int_equal(age_encrypt_finish(e), 0);
+	age_encrypt_free(e);
+	close(fd);
+	age_recipients_free(r);
+}
+
+/*
+ * A user's own identity file (age -p, more comments and keys) of 511
+ * bytes or more: unlocked in secure memory (no ordinary-heap copy), up to
+ * 8 KiB; larger ones refused cleanly.
+ */
+static void
+test_unlock_large_identity(void **state)
+{
+	struct passphrase_source good = { passfile, -1 };
+	char path[512], saved[512], *secret = NULL, *text, *mine = NULL;
+	char id2[AGE_IDENTITY_MAX], r2[AGE_RECIPIENT_MAX];
+	size_t len = 0, mlen = 0, n = 0;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/keys/identity.age", home);
+	snprintf(saved, sizeof(saved), "%s/identity.age.saved", tmpdir);
+	assert_int_equal(keys_unlock_identity(home, &good, &mine, &mlen), 0);
+	assert_int_equal(age_keygen(id2, r2), 0);
+	assert_non_null(text = malloc(16 * 1024));
+	/* 700 bytes or so: comments, another key, then the vault's. */
+	for (i = 0; i < 12; i++)
+		n += (size_t)snprintf(text + n, 16 * 1024 - n,
+		    "# a comment line of the user's own identity file %02d\n",
+		    i);
+	n += (size_t)snprintf(text + n, 16 * 1024 - n, "%s\n%s\n", id2,
+	    mine);
+	assert_true(n >= 600 && n < 8 * 1024);
+	assert_int_equal(rename(path, saved), 0);
+	write_identity(path, text, n);
+	assert_int_equal(keys_unlock_identity(home, &good, &secret, &len), 0);
+	/* The first key of the file, as age-keygen writes one. */
+	assert_string_equal(secret, id2);
+	crypto_secure_free(secret, len);
+	secret = NULL;
+
+	/* Over 8 KiB: refused, nothing returned. */
+	while (n < 9 * 1024)
+		n += (size_t)snprintf(text + n, 16 * 1024 - n,
+		    "# padding padding padding padding padding padding\n");
+	write_identity(path, text, n);
+	assert_int_equal(keys_unlock_identity(home, &good, &secret, &len),
+	    -1);
+	assert_null(secret);
+
+	assert_int_equal(rename(saved, path), 0);
+	crypto_secure_free(mine, mlen);
+	free(text);
+}
+
 /* Encrypt to the vault recipients, decrypt with the unlocked identity. */
 static void
 test_roundtrip(void **state)
@@ -428,6 +507,7 @@ main(void)
 		cmocka_unit_test(test_init_refusals),
 		cmocka_unit_test(test_init_normal),
 		cmocka_unit_test(test_unlock_identity),
+		cmocka_unit_test(test_unlock_large_identity),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_signing_and_pins),
 		cmocka_unit_test(test_add_recipient),
