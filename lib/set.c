@@ -973,11 +973,21 @@ set_object_check(struct target *t, const char *host, const char *label,
 		rc = 0;
 		goto cleanup;
 	}
+	/* The whole object's hash first: the payload's is needed only when
+	 * that differs (a rewrapped header), and costs a second read then
+	 * rather than a second hash of every byte always. */
 	if ((r = target_open_read(t, name, 0)) == NULL)
 		goto cleanup;
-	if (set_object_hash(reader_read, r, &size, sha,
-	    obj->has_payload ? pay : NULL) < 0)
+	if (set_object_hash(reader_read, r, &size, sha, NULL) < 0)
 		goto cleanup;
+	if (size == obj->size && !crypto_memeq(sha, obj->sha256,
+	    SET_SHA256_LEN) && obj->has_payload) {
+		target_reader_close(r);
+		if ((r = target_open_read(t, name, 0)) == NULL)
+			goto cleanup;
+		if (set_object_hash(reader_read, r, &size, sha, pay) < 0)
+			goto cleanup;
+	}
 	if (size != obj->size)
 		*status = SET_OBJECT_SIZE;
 	else if (crypto_memeq(sha, obj->sha256, SET_SHA256_LEN))

@@ -303,6 +303,15 @@ int volume_extract(struct volume_reader *, const char *, int,
 uint64_t volume_reader_failed(const struct volume_reader *);
 uint64_t volume_reader_warnings(const struct volume_reader *);
 
+/*
+ * volume_reader_whole_hash_only(r): from now on hash only the whole
+ * object, not also its payload after the age header (one SHA-256 pass
+ * instead of two): volume_reader_finish then gives zeros for
+ * payload_sha256.  A caller whose whole hash differs from set.json's (a
+ * rewrapped header) checks the payload with set_object_check.
+ */
+void volume_reader_whole_hash_only(struct volume_reader *);
+
 /* volume_reader_status(r): how reading went so far. */
 enum volume_status volume_reader_status(const struct volume_reader *);
 

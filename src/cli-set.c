@@ -20,22 +20,12 @@
 #include "keys.h"
 #include "manifest.h"
 #include "set.h"
+#include "sign.h"
 #include "target.h"
 #include "util.h"
 #include "volume.h"
 #include "warnp.h"
 
-void
-cli_host(struct cli *cli, char *buf, size_t size)
-{
-	const char *h;
-
-	h = cli->config != NULL ? config_get(cli->config, "core.host") : NULL;
-	if (h != NULL && *h != '\0')
-		util_strlcpy(buf, h, size);
-	else
-		home_hostname(buf, size);
-}
 
 int
 cli_vault_open(struct cli *cli, struct cli_vault *v)
@@ -437,4 +427,38 @@ cli_fmt_size(unsigned long long n, char buf[32])
 	}
 	snprintf(buf, 32, d < 10 ? "%.1f%c" : "%.0f%c", d, units[u]);
 	return (buf);
+}
+
+void
+cli_wvault_close(struct cli_wvault *w)
+{
+	target_free(w->t);
+	sign_pinned_free(w->pinned);
+	cli_vault_close(&w->cv);
+	memset(w, 0, sizeof(*w));
+}
+
+int
+cli_wvault_open(struct cli *cli, struct cli_wvault *w)
+{
+	char *run = NULL;
+	int rc = -1;
+
+	memset(w, 0, sizeof(*w));
+	if (cli_vault_open(cli, &w->cv) != 0 ||
+	    (w->pinned = keys_pinned_load(cli->home)) == NULL ||
+	    (run = target_run_id_new()) == NULL ||
+	    (w->t = target_open_local(w->cv.path, w->cv.host, run)) == NULL)
+		goto cleanup;
+	w->rv.target = w->t;
+	w->rv.vault_id = w->cv.info.id;
+	w->rv.host = w->cv.host;
+	w->rv.pinned = w->pinned;
+	cli_event(cli, &w->tmpl, w->evhost, sizeof(w->evhost));
+	rc = 0;
+cleanup:
+	free(run);
+	if (rc != 0)
+		cli_wvault_close(w);
+	return rc;
 }

@@ -7,6 +7,8 @@
 #include "label.h"
 #include "passphrase.h"
 #include "vault.h"
+#include "audit.h"
+#include "retention.h"
 
 /*
  * cli-set: what the set browsing commands (sets, show, ls, diff, verify)
@@ -38,9 +40,6 @@ struct cli_vault {
  */
 int cli_vault_open(struct cli *, struct cli_vault *);
 void cli_vault_close(struct cli_vault *);
-
-/* cli_host(cli, buf, size): config core.host, else the host name. */
-void cli_host(struct cli *, char *, size_t);
 
 /*
  * cli_set_name(v, spec, host, label): split a set named on the command
@@ -115,5 +114,23 @@ const char *cli_fmt_time(long long, char[32]);
 
 /* cli_fmt_size(n, buf): "123", "1.2K", "3.4M", ... */
 const char *cli_fmt_size(unsigned long long, char[32]);
+
+/*
+ * A vault opened for changes (prune, forget): the local vault, a writable
+ * target, the pinned keys, the retention view of it and an audit event
+ * template.  cli_wvault_open: 0 or -1 (reported); cli_wvault_close is safe
+ * on a zeroed or half-opened w.
+ */
+struct cli_wvault {
+	struct cli_vault cv;
+	struct target *t;               /* writable */
+	struct sign_pinned *pinned;
+	struct retention_vault rv;
+	struct audit_event tmpl;
+	char evhost[256];
+};
+
+int cli_wvault_open(struct cli *, struct cli_wvault *);
+void cli_wvault_close(struct cli_wvault *);
 
 #endif

@@ -84,6 +84,29 @@ cli_operator(struct cli *cli)
 	return login;
 }
 
+void
+cli_host(struct cli *cli, char *buf, size_t size)
+{
+	const char *h;
+
+	h = cli->config != NULL ? config_get(cli->config, "core.host") : NULL;
+	if (h != NULL && *h != '\0')
+		util_strlcpy(buf, h, size);
+	else
+		home_hostname(buf, size);
+}
+
+void
+cli_event(struct cli *cli, struct audit_event *ev, char *host, size_t size)
+{
+	memset(ev, 0, sizeof(*ev));
+	cli_host(cli, host, size);
+	ev->operator_name = cli_operator(cli);
+	ev->host = host;
+	ev->site = cli->config != NULL ? config_get(cli->config, "site.name") :
+					 NULL;
+}
+
 int
 cli_audit(struct cli *cli, const char *action, const char *object,
     const char *details)
@@ -95,12 +118,7 @@ cli_audit(struct cli *cli, const char *action, const char *object,
 		warn0("cannot record audit event '%s': no catalog", action);
 		return -1;
 	}
-	home_hostname(host, sizeof(host));
-	memset(&ev, 0, sizeof(ev));
-	ev.operator_name = cli_operator(cli);
-	ev.host = host;
-	ev.site = cli->config != NULL ? config_get(cli->config, "site.name") :
-					NULL;
+	cli_event(cli, &ev, host, sizeof(host));
 	ev.action = action;
 	ev.object = object;
 	ev.details = details;

@@ -99,6 +99,19 @@ int cli_usage_error(const char *const *, const char *, ...)
  */
 int cli_audit(struct cli *, const char *, const char *, const char *);
 
+/* cli_host(cli, buf, size): config core.host, else the short host name:
+ * the host of vault prefixes and audit events. */
+void cli_host(struct cli *, char *, size_t);
+
+struct audit_event;
+
+/*
+ * cli_event(cli, ev, host, size): fill ev as an audit event template:
+ * operator (cli_operator), host (cli_host, written into host), site
+ * (config site.name); action, object and details left NULL.
+ */
+void cli_event(struct cli *, struct audit_event *, char *, size_t);
+
 /* cli_operator(cli): --operator, else config user.name, else the login. */
 const char *cli_operator(struct cli *);
 

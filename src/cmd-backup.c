@@ -34,19 +34,6 @@ static const char *const usage[] = {
 	NULL,
 };
 
-/* This host's name: core.host, else the system's. */
-static void
-host_name(struct cli *cli, char *buf, size_t size)
-{
-	const char *h;
-
-	h = cli->config != NULL ? config_get(cli->config, "core.host") : NULL;
-	if (h != NULL && *h != '\0')
-		util_strlcpy(buf, h, size);
-	else
-		home_hostname(buf, size);
-}
-
 /* The vault's id and catalog row.  0, or -1 (reported). */
 static int
 vault_ids(struct cli *cli, const char *dir, char *id, size_t idlen,
@@ -94,7 +81,7 @@ cli_reconcile(struct cli *cli)
 		    dir);
 		return (0);
 	}
-	host_name(cli, host, sizeof(host));
+	cli_host(cli, host, sizeof(host));
 	if (!label_valid(host))
 		return (0);
 	if (vault_ids(cli, dir, id, sizeof(id), &row) != 0)
@@ -499,7 +486,7 @@ cmd_backup(int argc, char **argv, struct cli *cli)
 
 	if ((vdir = cli_vault_path(cli)) == NULL)
 		goto cleanup;
-	host_name(cli, host, sizeof(host));
+	cli_host(cli, host, sizeof(host));
 	if (label_check(host, "host name") != 0)
 		goto cleanup;
 	if (vault_ids(cli, vdir, id, sizeof(id), &p.vault_row) != 0)

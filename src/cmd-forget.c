@@ -29,58 +29,10 @@ static const char *const usage[] = {
 	NULL,
 };
 
-/* The vault as forget sees it. */
-struct fvault {
-	struct cli_vault cv;
-	struct target *t;               /* writable */
-	struct sign_pinned *pinned;
-	struct retention_vault rv;
-	struct audit_event tmpl;
-	char evhost[256];
-};
-
-static void
-fvault_close(struct fvault *f)
-{
-	target_free(f->t);
-	sign_pinned_free(f->pinned);
-	cli_vault_close(&f->cv);
-	memset(f, 0, sizeof(*f));
-}
-
-static int
-fvault_open(struct cli *cli, struct fvault *f)
-{
-	char *run = NULL;
-	int rc = -1;
-
-	memset(f, 0, sizeof(*f));
-	if (cli_vault_open(cli, &f->cv) != 0 ||
-	    (f->pinned = keys_pinned_load(cli->home)) == NULL ||
-	    (run = target_run_id_new()) == NULL ||
-	    (f->t = target_open_local(f->cv.path, f->cv.host, run)) == NULL)
-		goto cleanup;
-	f->rv.target = f->t;
-	f->rv.vault_id = f->cv.info.id;
-	f->rv.host = f->cv.host;
-	f->rv.pinned = f->pinned;
-	home_hostname(f->evhost, sizeof(f->evhost));
-	f->tmpl.operator_name = cli_operator(cli);
-	f->tmpl.host = f->evhost;
-	f->tmpl.site = cli->config != NULL ?
-	    config_get(cli->config, "site.name") : NULL;
-	rc = 0;
-cleanup:
-	free(run);
-	if (rc != 0)
-		fvault_close(f);
-	return rc;
-}
-
 /* set_label(f, spec, label): the label of a set named on the command
  * line, which must be of this host. */
 static int
-set_label(struct cli *cli, struct fvault *f, const char *spec,
+set_label(struct cli *cli, struct cli_wvault *f, const char *spec,
     char label[LABEL_MAX + 1])
 {
 	char host[LABEL_MAX + 1];
@@ -112,7 +64,7 @@ cmd_forget(int argc, char **argv, struct cli *cli)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct retention_entry *es = NULL, *e;
-	struct fvault f;
+	struct cli_wvault f;
 	json_t *arr = NULL, *o;
 	char label[LABEL_MAX + 1], held[64], *reason = NULL;
 	unsigned char *doomed = NULL;
@@ -142,7 +94,7 @@ cmd_forget(int argc, char **argv, struct cli *cli)
 	}
 	if (optind == argc)
 		return cli_usage_error(usage, "no set given");
-	if (fvault_open(cli, &f) != 0)
+	if (cli_wvault_open(cli, &f) != 0)
 		return EXIT_ERROR;
 	opened = 1;
 	now = clock_now();
@@ -253,6 +205,6 @@ cleanup:
 	free(why);
 	retention_entries_free(es, n);
 	if (opened)
-		fvault_close(&f);
+		cli_wvault_close(&f);
 	return rc;
 }

@@ -270,12 +270,7 @@ cmd_keep(int argc, char **argv, struct cli *cli)
 		    e->set.retain_until) != 0)
 			goto cleanup;
 	}
-	home_hostname(evhost, sizeof(evhost));
-	memset(&ev, 0, sizeof(ev));
-	ev.operator_name = cli_operator(cli);
-	ev.host = evhost;
-	ev.site = cli->config != NULL ? config_get(cli->config, "site.name") :
-	    NULL;
+	cli_event(cli, &ev, evhost, sizeof(evhost));
 	ev.action = "keep";
 	ev.object = object;
 	ev.details = details;

@@ -31,54 +31,6 @@ static const char *const usage[] = {
 	NULL,
 };
 
-/* The vault as prune sees it. */
-struct pvault {
-	struct cli_vault cv;
-	struct target *t;               /* writable */
-	struct sign_pinned *pinned;
-	struct retention_vault rv;
-	struct audit_event tmpl;
-	char evhost[256];
-};
-
-static void
-pvault_close(struct pvault *p)
-{
-	target_free(p->t);
-	sign_pinned_free(p->pinned);
-	cli_vault_close(&p->cv);
-	memset(p, 0, sizeof(*p));
-}
-
-static int
-pvault_open(struct cli *cli, struct pvault *p)
-{
-	char *run = NULL;
-	int rc = -1;
-
-	memset(p, 0, sizeof(*p));
-	if (cli_vault_open(cli, &p->cv) != 0 ||
-	    (p->pinned = keys_pinned_load(cli->home)) == NULL ||
-	    (run = target_run_id_new()) == NULL ||
-	    (p->t = target_open_local(p->cv.path, p->cv.host, run)) == NULL)
-		goto cleanup;
-	p->rv.target = p->t;
-	p->rv.vault_id = p->cv.info.id;
-	p->rv.host = p->cv.host;
-	p->rv.pinned = p->pinned;
-	home_hostname(p->evhost, sizeof(p->evhost));
-	p->tmpl.operator_name = cli_operator(cli);
-	p->tmpl.host = p->evhost;
-	p->tmpl.site = cli->config != NULL ?
-	    config_get(cli->config, "site.name") : NULL;
-	rc = 0;
-cleanup:
-	free(run);
-	if (rc != 0)
-		pvault_close(p);
-	return rc;
-}
-
 static int
 parse_count(const char *opt, const char *s, int *out)
 {
@@ -189,7 +141,7 @@ cmd_prune(int argc, char **argv, struct cli *cli)
 	struct retention_entry *es = NULL, *e;
 	struct retention_set *sets = NULL;
 	struct catalog_set cs;
-	struct pvault p;
+	struct cli_wvault p;
 	json_t *arr = NULL;
 	const char *job = NULL;
 	long long pre_age;
@@ -246,7 +198,7 @@ cmd_prune(int argc, char **argv, struct cli *cli)
 	}
 	if (retention_pre_restore_age(cli->config, &pre_age) != 0)
 		return EXIT_ERROR;
-	if (pvault_open(cli, &p) != 0)
+	if (cli_wvault_open(cli, &p) != 0)
 		return EXIT_ERROR;
 	opened = 1;
 	now = clock_now();
@@ -334,6 +286,6 @@ cleanup:
 	free(pol);
 	retention_entries_free(es, n);
 	if (opened)
-		pvault_close(&p);
+		cli_wvault_close(&p);
 	return rc;
 }

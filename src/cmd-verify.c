@@ -260,11 +260,12 @@ join_part(struct volume_reader *vr, struct item *x)
 static void
 deep_volume(struct verify *vf, struct result *res, const struct set_header *h,
     const struct set_object *obj, uint32_t volno, struct item *it, size_t n,
-    size_t nvol, size_t ivol)
+    size_t nvol, size_t ivol, enum set_object_status *ost, int *checked)
 {
 	struct target_reader *tr = NULL;
 	struct volume_reader *vr = NULL;
 	struct volume_entry_info info;
+	struct volume_result vres;
 	enum volume_status st = VOLUME_OK;
 	uint8_t sha[32];
 	struct item *x;
@@ -287,6 +288,7 @@ deep_volume(struct verify *vf, struct result *res, const struct set_header *h,
 		broken = 1;
 		goto done;
 	}
+	volume_reader_whole_hash_only(vr);
 	for (;;) {
 		if ((r = volume_next(vr, &info)) < 0) {
 			broken = 1;
@@ -342,8 +344,17 @@ deep_volume(struct verify *vf, struct result *res, const struct set_header *h,
 			    "%llu files", h->host, h->label, ivol, nvol,
 			    res->files_checked);
 	}
-	if (!broken && volume_reader_finish(vr, NULL) != 0)
+	if (!broken && volume_reader_finish(vr, &vres) != 0)
 		broken = 1;
+	/* The object's size and hash from this read; a header rewrapped
+	 * since is told from damage by set_object_check (a second read). */
+	if (!broken && vres.size != obj->size) {
+		*ost = SET_OBJECT_SIZE;
+		*checked = 1;
+	} else if (!broken && crypto_memeq(vres.sha256, obj->sha256, 32)) {
+		*ost = SET_OBJECT_OK;
+		*checked = 1;
+	}
 	if (broken && volume_reader_status(vr) != VOLUME_DAMAGED)
 		res->error = 1;
 done:
@@ -368,7 +379,8 @@ done:
 }
 
 static void
-verify_deep(struct verify *vf, struct result *res, const struct set_header *h)
+verify_deep(struct verify *vf, struct result *res, const struct set_header *h,
+    enum set_object_status *ost, int *checked)
 {
 	struct manifest_entry *ents = NULL;
 	struct item *it = NULL;
@@ -406,7 +418,8 @@ verify_deep(struct verify *vf, struct result *res, const struct set_header *h)
 			    res->files_checked);
 		if (sscanf(o->name, "vol-%u.", &volno) != 1)
 			volno = (unsigned)ivol;
-		deep_volume(vf, res, h, o, volno, it, nit, nvol, ivol);
+		deep_volume(vf, res, h, o, volno, it, nit, nvol, ivol, &ost[i],
+		    &checked[i]);
 	}
 	if (vf->progress)
 		fputs("\r\033[K", stderr);
@@ -446,6 +459,55 @@ object_cb(void *cookie, const struct set_object *obj,
 		json_array_append_new(res->objects, o);
 	}
 	return (0);
+}
+
+/*
+ * --deep: check every object's size and SHA-256 as set_verify_objects
+ * does, but the volumes' from the deep read itself (one pass over each
+ * instead of two), then report them all to object_cb in set order.
+ * Returns the number of bad objects, or -1 (reported).
+ */
+static int
+verify_objects_deep(struct verify *vf, struct result *res,
+    const struct set_header *h)
+{
+	enum set_object_status *ost = NULL;
+	int *checked = NULL, nbad = -1;
+	size_t i, n = h->nobjects > 0 ? h->nobjects : 1;
+
+	if ((ost = calloc(n, sizeof(*ost))) == NULL ||
+	    (checked = calloc(n, sizeof(*checked))) == NULL) {
+		warnp("cannot allocate memory");
+		goto cleanup;
+	}
+	for (i = 0; i < h->nobjects; i++) {
+		if (h->objects[i].role == SET_ROLE_VOLUME)
+			continue;
+		if (set_object_check(vf->v->target, h->host, h->label,
+		    &h->objects[i], &ost[i]) != 0)
+			goto cleanup;
+		checked[i] = 1;
+	}
+	verify_deep(vf, res, h, ost, checked);
+	nbad = 0;
+	for (i = 0; i < h->nobjects; i++) {
+		if (!checked[i] && set_object_check(vf->v->target, h->host,
+		    h->label, &h->objects[i], &ost[i]) != 0) {
+			nbad = -1;
+			goto cleanup;
+		}
+		if (ost[i] != SET_OBJECT_OK && ost[i] != SET_OBJECT_REWRAPPED) {
+			nbad++;
+			warn0("set '%s/%s': object '%s' is %s", h->host,
+			    h->label, h->objects[i].name,
+			    set_object_status_name(ost[i]));
+		}
+		(void)object_cb(res, &h->objects[i], ost[i]);
+	}
+cleanup:
+	free(ost);
+	free(checked);
+	return (nbad);
 }
 
 /* Record the result: the verified time and the audit event together. */
@@ -554,13 +616,15 @@ verify_one(struct verify *vf, const char *spec)
 		res.sig = r == SET_LOAD_MISSING ? "missing" : "bad";
 		res.damaged = 1;
 	} else {
-		if ((nbad = set_verify_objects(vf->v->target, &h, object_cb,
-		    &res)) < 0)
+		if (vf->deep)
+			nbad = verify_objects_deep(vf, &res, &h);
+		else
+			nbad = set_verify_objects(vf->v->target, &h,
+			    object_cb, &res);
+		if (nbad < 0)
 			res.error = 1;
 		else if (nbad > 0)
 			res.damaged = 1;
-		if (vf->deep && nbad >= 0)
-			verify_deep(vf, &res, &h);
 	}
 	if (res.error && !res.damaged)
 		rc = EXIT_ERROR;
@@ -647,7 +711,8 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 		cli_usage(usage, stdout);
 		return (EXIT_OK);
 	}
-	while ((c = getopt_long(argc, argv, "+hi:", opts, NULL)) != -1) {
+	/* Permuting: options may follow the sets (labels never start '-'). */
+	while ((c = getopt_long(argc, argv, "hi:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			vf.deep = 1;

@@ -228,6 +228,124 @@ restore_dir_open(int rootfd, const char *path, size_t len, int create)
 	return (fd);
 }
 
+/*
+ * The directories of the last parent at_parent opened, kept open, one
+ * descriptor per component: entries come in path order, so the next
+ * parent shares most of its components, and only the ones that differ
+ * are opened (walking from the root cost an openat and a close per
+ * component, for every path).  Dropped whenever something is removed or
+ * extracted (restore_dircache_drop), so a directory replaced since is
+ * never used.  Paths deeper than DCACHE_DEPTH go uncached.
+ */
+#define DCACHE_DEPTH 64
+
+static struct {
+	int rootfd;                     /* -1: empty */
+	size_t depth;                   /* components held */
+	int fds[DCACHE_DEPTH];          /* fds[k]: components 0..k */
+	size_t ends[DCACHE_DEPTH];      /* where component k ends in path */
+	char *path;
+	size_t size;
+} dcache = { -1, 0, { 0 }, { 0 }, NULL, 0 };
+
+/* Keep the first k components. */
+static void
+dcache_trim(size_t k)
+{
+
+	while (dcache.depth > k)
+		close(dcache.fds[--dcache.depth]);
+}
+
+void
+restore_dircache_drop(void)
+{
+
+	dcache_trim(0);
+	dcache.rootfd = -1;
+}
+
+void
+restore_dircache_free(void)
+{
+
+	restore_dircache_drop();
+	free(dcache.path);
+	dcache.path = NULL;
+	dcache.size = 0;
+}
+
+/* The directory at the first len bytes of path, through the cache: a
+ * descriptor of its own, or -1 as dir_open. */
+static int
+dir_open_cached(int rootfd, const char *path, size_t len, int create)
+{
+	char comp[NAME_MAX + 1], *np;
+	size_t i, j, k, ncomp = 0;
+	int base, nfd, e;
+
+	for (i = 0; i < len; i++)
+		ncomp += path[i] == '/';
+	if (len > 0 && ++ncomp > DCACHE_DEPTH)
+		return (restore_dir_open(rootfd, path, len, create));
+	if (dcache.rootfd != rootfd) {
+		restore_dircache_drop();
+		dcache.rootfd = rootfd;
+	}
+	if (len > dcache.size) {
+		if ((np = realloc(dcache.path, len)) == NULL) {
+			restore_dircache_drop();
+			return (restore_dir_open(rootfd, path, len, create));
+		}
+		dcache.path = np;
+		dcache.size = len;
+	}
+	/* The components held that path shares. */
+	for (i = 0, k = 0; i < len && k < dcache.depth; i = j + 1, k++) {
+		for (j = i; j < len && path[j] != '/'; j++)
+			;
+		if (dcache.ends[k] != j || memcmp(dcache.path + i, path + i,
+		    j - i) != 0)
+			break;
+	}
+	dcache_trim(k);
+	/* Open the rest, as restore_dir_open does. */
+	for (; i < len; i = j + 1) {
+		for (j = i; j < len && path[j] != '/'; j++)
+			;
+		if (j - i > NAME_MAX || j == i) {
+			errno = ENAMETOOLONG;
+			return (-1);
+		}
+		memcpy(comp, path + i, j - i);
+		comp[j - i] = '\0';
+		base = dcache.depth > 0 ? dcache.fds[dcache.depth - 1] :
+		    rootfd;
+		nfd = openat(base, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && create) {
+			if (mkdirat(base, comp, 0700) != 0 && errno != EEXIST)
+				return (-1);
+			nfd = openat(base, comp, O_PATH | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (nfd < 0)
+			return (-1);
+		memcpy(dcache.path + i, path + i, j - i);
+		if (j < len)
+			dcache.path[j] = '/';
+		dcache.ends[dcache.depth] = j;
+		dcache.fds[dcache.depth++] = nfd;
+	}
+	nfd = fcntl(dcache.depth > 0 ? dcache.fds[dcache.depth - 1] : rootfd,
+	    F_DUPFD_CLOEXEC, 0);
+	e = errno;
+	if (nfd < 0)
+		restore_dircache_drop();
+	errno = e;
+	return (nfd);
+}
+
 /* at_parent(rootfd, path, create, leaf): the parent directory of path
  * (as dir_open) and its last component in *leaf. */
 int
@@ -237,10 +355,10 @@ restore_at_parent(int rootfd, const char *path, int create, const char **leaf)
 
 	if (s == NULL) {
 		*leaf = path;
-		return (restore_dir_open(rootfd, "", 0, 0));
+		return (dir_open_cached(rootfd, "", 0, 0));
 	}
 	*leaf = s + 1;
-	return (restore_dir_open(rootfd, path, (size_t)(s - path), create));
+	return (dir_open_cached(rootfd, path, (size_t)(s - path), create));
 }
 
 /* lstat_at(rootfd, path, st): 0 found, 1 absent (or a parent is not a
@@ -361,6 +479,7 @@ restore_remove_path(int rootfd, const char *path, int only_empty)
 	struct stat st;
 	int pfd, rc = 0;
 
+	restore_dircache_drop();
 	if ((pfd = restore_at_parent(rootfd, path, 0, &leaf)) < 0)
 		return (0);     /* the parent is gone: so is path */
 	if (only_empty && fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -376,5 +495,6 @@ restore_remove_path(int rootfd, const char *path, int only_empty)
 	} else
 		rc = remove_at(pfd, leaf, path);
 	close(pfd);
+	restore_dircache_drop();
 	return (rc);
 }

@@ -56,6 +56,7 @@ restore_ctx_free(struct ctx *c)
 	free(c->sets);
 	free(c->dest);
 	free(c->buf);
+	restore_dircache_free();
 	if (c->rootfd >= 0)
 		close(c->rootfd);
 }
@@ -79,6 +80,7 @@ open_dest(struct ctx *c, const char *dest, int dry)
 		warnp("cannot open '%s'", dest);
 		return (-1);
 	}
+	restore_dircache_drop();
 	if ((c->rootfd = open(c->dest, O_PATH | O_DIRECTORY | O_CLOEXEC)) <
 	    0) {
 		warnp("cannot open '%s'", c->dest);

@@ -189,7 +189,6 @@ write_part(struct ctx *c, struct volume_reader *vr, struct job *j)
 {
 	struct ent *x = j->ent;
 	const struct manifest_part *mp = &x->src->parts[j->part - 1];
-	struct crypto_sha256 *h;
 	uint8_t sha[CRYPTO_SHA256_LEN];
 	uint64_t off = mp->offset, got = 0;
 	const char *leaf;
@@ -221,10 +220,8 @@ write_part(struct ctx *c, struct volume_reader *vr, struct job *j)
 			return (1);
 		}
 	}
-	if ((h = crypto_sha256_new()) == NULL)
-		return (-1);
+	/* The reader hashes what it returns: volume_data_sha256 below. */
 	while ((n = volume_read_data(vr, c->buf, RBUF_SIZE)) > 0) {
-		crypto_sha256_update(h, c->buf, (size_t)n);
 		if (pwrite(x->fd, c->buf, (size_t)n, (off_t)(off + got)) != n) {
 			warnp("cannot write '%s'", x->e->path);
 			(void)ent_fail(c, x, "cannot write");
@@ -234,12 +231,11 @@ write_part(struct ctx *c, struct volume_reader *vr, struct job *j)
 		c->pr.bytes += (uint64_t)n;
 		restore_show_progress(c, 0);
 	}
-	if (n < 0) {
+	if (n < 0 || volume_data_sha256(vr, sha) != 0) {
 		(void)ent_fail(c, x, "damaged volume");
 		rc = -1;
 		goto done;
 	}
-	crypto_sha256_final(h, sha);
 	if (got != mp->size || (mp->has_sha256 &&
 	    memcmp(sha, mp->sha256, sizeof(sha)) != 0)) {
 		(void)ent_fail(c, x, "a part does not match the manifest");
@@ -260,7 +256,6 @@ write_part(struct ctx *c, struct volume_reader *vr, struct job *j)
 	}
 	rc = 0;
 done:
-	crypto_sha256_free(h);
 	return (rc);
 }
 
@@ -305,6 +300,7 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	struct volume_result res;
 	struct job key, *j;
 	enum volume_status vst = VOLUME_OK;
+	enum set_object_status ost;
 	char vname[64], *name = NULL, *mbuf = NULL;
 	const char *why = "damaged volume";
 	size_t i;
@@ -327,6 +323,7 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	if ((vr = volume_reader_open(c->o->ids, vname, volume_target_read, tr,
 	    &vst)) == NULL)
 		goto fail;
+	volume_reader_whole_hash_only(vr);
 	while ((r = volume_next(vr, &info)) == 1) {
 		key.name = (char *)(uintptr_t)member_name(info.entry.path,
 		    mbuf, MANIFEST_PATH_MAX + 2);
@@ -346,6 +343,8 @@ do_volume(struct ctx *c, size_t a, size_t b)
 			continue;
 		}
 		r = volume_extract(vr, c->dest, 0, NULL);
+		/* libarchive may have replaced what was in the way. */
+		restore_dircache_drop();
 		if (r < 0) {
 			(void)ent_fail(c, j->ent, "damaged volume");
 			goto fail;
@@ -364,10 +363,12 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	if (volume_reader_finish(vr, &res) != 0)
 		goto fail;
 	broken = 0;
+	/* Only the whole object was hashed: a rewrapped header keeps the
+	 * payload hash, which set_object_check reads again to see. */
 	if (res.size != obj->size || (memcmp(res.sha256, obj->sha256,
 	    sizeof(res.sha256)) != 0 && (!obj->has_payload ||
-	    memcmp(res.payload_sha256, obj->payload_sha256,
-	    sizeof(res.payload_sha256)) != 0))) {
+	    set_object_check(c->o->target, c->o->host, s->label, obj,
+	    &ost) != 0 || ost != SET_OBJECT_REWRAPPED))) {
 		warn0("set '%s/%s': volume '%s' does not match set.json",
 		    c->o->host, s->label, vname);
 		c->damaged = 1;

@@ -125,6 +125,11 @@ int restore_lstat_at(int rootfd, const char *path, struct stat *st);
 int restore_hash_at(int rootfd, const char *path, uint8_t *buf,
     uint8_t out[CRYPTO_SHA256_LEN], uint64_t *size);
 int restore_remove_path(int rootfd, const char *path, int only_empty);
+/* The parent directory restore_at_parent keeps open: drop it after
+ * anything that may remove or replace a directory (extraction, removal);
+ * free it when the restore ends. */
+void restore_dircache_drop(void);
+void restore_dircache_free(void);
 
 /* plan.c */
 /* Loading sets and the chain: sets[] indices, <0 as load_set. */

@@ -215,6 +215,7 @@ restore_undo(const struct restore_opts *o, const char *id,
 	probe.is_root = geteuid() == 0;
 	if ((probe.buf = malloc(RBUF_SIZE)) == NULL)
 		goto done;
+	restore_dircache_drop();
 	if ((probe.rootfd = open(dest, O_PATH | O_DIRECTORY | O_CLOEXEC)) <
 	    0) {
 		warnp("cannot open '%s'", dest);

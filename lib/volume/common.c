@@ -108,7 +108,9 @@ volume_objhash_update(struct volume_objhash *h, const void *buf, size_t len)
 	size_t ns, skip;
 
 	crypto_sha256_update(h->all, buf, len);
-	if (h->hdr == UINT64_MAX) {
+	if (h->payload == NULL) {
+		/* Whole object only (volume_reader_whole_hash_only). */
+	} else if (h->hdr == UINT64_MAX) {
 		if (h->npending + len > h->pendsize) {
 			ns = (h->npending + len) * 2 + 1024;
 			if ((np = realloc(h->pending, ns)) == NULL) {
@@ -133,7 +135,7 @@ volume_objhash_set_header(struct volume_objhash *h, uint64_t hdr)
 {
 
 	h->hdr = hdr;
-	if (h->npending > hdr)
+	if (h->payload != NULL && h->npending > hdr)
 		crypto_sha256_update(h->payload, h->pending + hdr,
 		    h->npending - (size_t)hdr);
 	free(h->pending);

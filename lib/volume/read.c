@@ -557,7 +557,7 @@ err:
 /* Write the current entry's data to r->disk, hashing it.  0, 1 (the file
  * could not be written; counted), -1 (reading failed). */
 static int
-r_extract_data(struct volume_reader *r)
+r_extract_data(struct volume_reader *r, int hash)
 {
 	const void *buf;
 	size_t len;
@@ -572,10 +572,11 @@ r_extract_data(struct volume_reader *r)
 			r_tar_failed(r, r_cur_name(r));
 			return (-1);
 		}
-		if ((uint64_t)off > r->data_pos)
+		if (hash && (uint64_t)off > r->data_pos)
 			volume_hash_zeros(r->content,
 			    (uint64_t)off - r->data_pos);
-		crypto_sha256_update(r->content, buf, len);
+		if (hash)
+			crypto_sha256_update(r->content, buf, len);
 		r->data_pos = (uint64_t)off + len;
 		if (write_ok && archive_write_data_block(r->disk, buf, len,
 		    off) < ARCHIVE_OK) {
@@ -645,7 +646,7 @@ volume_extract(struct volume_reader *r, const char *dest_root, int flags,
 	}
 	rc = 0;
 	if (archive_entry_size(r->cur) > 0) {
-		if ((w = r_extract_data(r)) < 0) {
+		if ((w = r_extract_data(r, sha256_out != NULL)) < 0) {
 			rc = -1;
 			goto done;
 		}
@@ -657,11 +658,14 @@ volume_extract(struct volume_reader *r, const char *dest_root, int flags,
 	size = volume_type_of(r->cur) == VOLUME_REG ?
 	    (uint64_t)archive_entry_size(r->cur) : 0;
 	if (r->data_pos < size) {
-		volume_hash_zeros(r->content, size - r->data_pos);
+		if (sha256_out != NULL)
+			volume_hash_zeros(r->content, size - r->data_pos);
 		r->data_pos = size;
 	}
 	r->data_done = 1;
-	if (volume_type_of(r->cur) == VOLUME_REG)
+	/* Hashed only for a caller that wants it (a second SHA-256 pass
+	 * over everything extracted otherwise). */
+	if (sha256_out != NULL && volume_type_of(r->cur) == VOLUME_REG)
 		crypto_sha256_final(r->content, sha);
 	w = archive_write_finish_entry(r->disk);
 	if (w == ARCHIVE_WARN) {
@@ -698,6 +702,14 @@ volume_reader_warnings(const struct volume_reader *r)
 	return (r->warnings);
 }
 
+void
+volume_reader_whole_hash_only(struct volume_reader *r)
+{
+
+	crypto_sha256_free(r->oh.payload);
+	r->oh.payload = NULL;
+}
+
 enum volume_status
 volume_reader_status(const struct volume_reader *r)
 {
@@ -729,7 +741,9 @@ volume_reader_finish(struct volume_reader *r, struct volume_result *res)
 		res->tar_bytes = r->tar_bytes;
 		res->entries = r->entries;
 		crypto_sha256_final(r->oh.all, res->sha256);
-		crypto_sha256_final(r->oh.payload, res->payload_sha256);
+		if (r->oh.payload != NULL)
+			crypto_sha256_final(r->oh.payload,
+			    res->payload_sha256);
 	}
 	rc = 0;
 

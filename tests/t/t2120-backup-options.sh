@@ -159,7 +159,11 @@ test_expect_success 'a failing backup runs on-failure' '
 
 test_expect_success 'a file changing while read is a warning; --strict makes it fatal' '
 	mkdir grow && head -c 20000000 /dev/zero >grow/file &&
-	(while :; do echo x >>grow/file; done) & pid=$! &&
+	# The appender is its own statement, so $! is the loop itself and
+	# the kill below stops it (a "&" after an && chain backgrounds the
+	# whole chain).  It stops by itself after 2,000,000 appends.
+	{ (i=0; while [ $i -lt 2000000 ]; do echo x >>grow/file; i=$((i + 1)); done) & } &&
+	pid=$! &&
 	# The appender may be starved on a loaded machine: try a few times.
 	for try in 1 2 3 4 5; do
 		coffer backup --json --label warned$try "$TRASH/grow" >sum 2>err

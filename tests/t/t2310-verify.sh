@@ -76,6 +76,12 @@ test_expect_success 'verify --deep checks every file' '
 	test_grep "^$host/f1: ok .* 3 files checked)" out
 '
 
+test_expect_success 'verify takes its options after the set too' '
+	coffer verify --deep "$host/f1" --passphrase-file pass >out 2>err &&
+	test_grep "^$host/f1: ok .* 3 files checked)" out &&
+	test_grep -v "invalid" err
+'
+
 test_expect_success 'verify --deep of an incremental checks only its own data' '
 	coffer verify --deep --passphrase-file pass i1 >out 2>err &&
 	test_grep "^$host/i1: ok .* 1 files checked)" out &&
