@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,23 @@ struct name_cache {
 	size_t next;
 };
 
+/*
+ * The re-read of a committed volume, in a thread of its own while the
+ * backup goes on (on a read-only target of its own: a struct target is
+ * used by one thread at a time).  The check after the commit of the set
+ * takes its result instead of reading the volume again.
+ */
+struct bgverify {
+	pthread_t thr;
+	struct target *t;
+	char *host;
+	char *label;
+	struct set_object obj;          /* name owned */
+	enum set_object_status st;
+	int rc;                         /* set_object_check's */
+	int joined;
+};
+
 /* One run of backup_run. */
 struct run {
 	const struct backup_params *p;
@@ -95,6 +113,9 @@ struct run {
 	size_t nsplits;
 	/* owner names of unchanged files */
 	struct name_cache users, groups;
+	/* volumes being or already re-read */
+	struct bgverify **bgv;
+	size_t nbgv;
 	/* progress */
 	struct timespec t0;
 	double last_progress;
@@ -393,6 +414,124 @@ cleanup:
 	return (rc);
 }
 
+static void *
+bgverify_main(void *cookie)
+{
+	struct bgverify *b = cookie;
+
+	b->rc = set_object_check(b->t, b->host, b->label, &b->obj, &b->st);
+	return (NULL);
+}
+
+static void
+bgverify_free(struct bgverify *b)
+{
+
+	if (b == NULL)
+		return;
+	if (!b->joined)
+		pthread_join(b->thr, NULL);
+	target_free(b->t);
+	free(b->host);
+	free(b->label);
+	free(b->obj.name);
+	free(b);
+}
+
+/* Wait for every re-read started. */
+static void
+bgverify_join(struct run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->nbgv; i++)
+		if (!run->bgv[i]->joined) {
+			pthread_join(run->bgv[i]->thr, NULL);
+			run->bgv[i]->joined = 1;
+		}
+}
+
+/*
+ * Start re-reading the volume o, just committed, in a thread.  One such
+ * thread at a time.  Nothing is reported if it cannot start: the check
+ * after the commit of the set then reads the volume itself.
+ */
+static void
+bgverify_start(struct run *run, const struct set_object *o)
+{
+	struct bgverify *b, **nb;
+
+	if (run->p->no_verify)
+		return;
+	bgverify_join(run);
+	if ((nb = realloc(run->bgv, (run->nbgv + 1) * sizeof(*nb))) == NULL)
+		return;
+	run->bgv = nb;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return;
+	b->obj = *o;
+	b->obj.name = NULL;
+	if ((b->obj.name = util_strdup(o->name)) == NULL ||
+	    (b->host = util_strdup(run->p->host)) == NULL ||
+	    (b->label = util_strdup(run->label)) == NULL ||
+	    (b->t = target_open_local(run->p->vault_dir, NULL, NULL)) ==
+	    NULL ||
+	    pthread_create(&b->thr, NULL, bgverify_main, b) != 0) {
+		b->joined = 1;
+		bgverify_free(b);
+		return;
+	}
+	run->bgv[run->nbgv++] = b;
+}
+
+/* The re-read of o done in a thread, or NULL if there is none. */
+static struct bgverify *
+bgverify_find(struct run *run, const struct set_object *o)
+{
+	struct bgverify *b;
+	size_t i;
+
+	for (i = 0; i < run->nbgv; i++) {
+		b = run->bgv[i];
+		if (b->rc == 0 && strcmp(b->obj.name, o->name) == 0 &&
+		    b->obj.size == o->size &&
+		    memcmp(b->obj.sha256, o->sha256, SET_SHA256_LEN) == 0)
+			return (b);
+	}
+	return (NULL);
+}
+
+/*
+ * Re-read every object of the set (set_verify_objects), taking the
+ * results of the volumes already re-read in threads: the number of bad
+ * objects, or -1 on error.
+ */
+static int
+verify_objects(struct run *run)
+{
+	const struct set_header *h = &run->h;
+	struct bgverify *b;
+	enum set_object_status st;
+	size_t i;
+	int nbad = 0;
+
+	bgverify_join(run);
+	for (i = 0; i < h->nobjects; i++) {
+		if ((b = bgverify_find(run, &h->objects[i])) != NULL)
+			st = b->st;
+		else if (set_object_check(run->t, h->host, h->label,
+		    &h->objects[i], &st) != 0)
+			return (-1);
+		if (st != SET_OBJECT_OK && st != SET_OBJECT_REWRAPPED) {
+			nbad++;
+			warn0("set '%s/%s': object '%s' is %s", h->host,
+			    h->label, h->objects[i].name,
+			    set_object_status_name(st));
+		}
+	}
+	return (nbad);
+}
+
 static int
 volume_close(struct run *run)
 {
@@ -413,6 +552,7 @@ volume_close(struct run *run)
 	if (set_header_add_object(&run->h, run->vname, SET_ROLE_VOLUME,
 	    res.size, res.sha256, res.payload_sha256) != 0)
 		goto cleanup;
+	bgverify_start(run, &run->h.objects[run->h.nobjects - 1]);
 	run->r->bytes_stored += res.size;
 	run->r->volumes++;
 	rc = 0;
@@ -1509,7 +1649,7 @@ backup_run(const struct backup_params *p, struct backup_result *r)
 	/* Re-read what was stored: a set is verified before it counts for
 	 * retention. */
 	if (!p->no_verify) {
-		x = set_verify_objects(run->t, &run->h, NULL, NULL);
+		x = verify_objects(run);
 		if (x == 0) {
 			r->verified = 1;
 			if (catalog_set_verified(p->catalog, r->set_row,
@@ -1526,6 +1666,10 @@ backup_run(const struct backup_params *p, struct backup_result *r)
 cleanup:
 	if (rc != 0)
 		r->duration = elapsed(run);
+	/* Before undo_objects removes what they read. */
+	for (i = 0; i < run->nbgv; i++)
+		bgverify_free(run->bgv[i]);
+	free(run->bgv);
 	volume_writer_free(run->vw);
 	target_put_abort(run->vput);
 	manifest_writer_free(run->mw);

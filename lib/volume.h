@@ -145,8 +145,10 @@ struct volume_writer;
 /*
  * volume_writer_new(params, write, cookie): start a volume; the age header
  * goes to write(cookie, ...) at once, the rest as it is produced.  The
- * recipients must outlive the writer.  Returns the writer or NULL
- * (reported).
+ * recipients must outlive the writer.  Once the volume grows past its
+ * first buffer, write is called from a second thread of the writer (one
+ * call at a time, in order), so it must not rely on thread-local state or
+ * on the caller's thread.  Returns the writer or NULL (reported).
  */
 struct volume_writer *volume_writer_new(const struct volume_params *,
     volume_write_fn *, void *);

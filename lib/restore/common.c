@@ -235,11 +235,12 @@ restore_dir_open(int rootfd, const char *path, size_t len, int create)
  * are opened (walking from the root cost an openat and a close per
  * component, for every path).  Dropped whenever something is removed or
  * extracted (restore_dircache_drop), so a directory replaced since is
- * never used.  Paths deeper than DCACHE_DEPTH go uncached.
+ * never used.  Paths deeper than DCACHE_DEPTH go uncached.  One cache per
+ * thread (the verifier thread of verify.c has its own).
  */
 #define DCACHE_DEPTH 64
 
-static struct {
+static __thread struct {
 	int rootfd;                     /* -1: empty */
 	size_t depth;                   /* components held */
 	int fds[DCACHE_DEPTH];          /* fds[k]: components 0..k */

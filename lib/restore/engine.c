@@ -37,6 +37,7 @@ restore_ctx_free(struct ctx *c)
 {
 	size_t i;
 
+	restore_verifier_stop(c);
 	for (i = 0; i < c->nents; i++)
 		if (c->ents[i].fd >= 0)
 			close(c->ents[i].fd);
@@ -150,6 +151,8 @@ restore_engine(struct ctx *c)
 
 	rc = -2;
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	/* Without the thread, verify_all reads every file itself. */
+	(void)restore_verifier_start(c);
 	if (restore_apply_deletions(c) || restore_make_jobs(c) ||
 	    restore_extract_all(c) || restore_make_missing(c))
 		goto done;
@@ -163,6 +166,7 @@ restore_engine(struct ctx *c)
 	rc = (c->rep->nfailed || c->rep->nbad || c->damaged ||
 	    c->rep->verify_cmd_failed) ? 1 : 0;
 done:
+	restore_verifier_stop(c);
 	(void)restore_store_state(c, rc == -2 ? "failed" : rc == 0 ? "done" :
 	    "damaged");
 	return (rc);

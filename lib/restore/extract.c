@@ -252,6 +252,7 @@ write_part(struct ctx *c, struct volume_reader *vr, struct job *j)
 		}
 		x->fd = -1;
 		x->extracted = 1;
+		restore_verifier_add(c, x);
 		progress_done(c, x);
 	}
 	rc = 0;
@@ -356,6 +357,7 @@ do_volume(struct ctx *c, size_t a, size_t b)
 			continue;
 		}
 		j->ent->extracted = 1;
+		restore_verifier_add(c, j->ent);
 		progress_done(c, j->ent);
 	}
 	if (r < 0)

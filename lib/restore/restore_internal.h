@@ -43,6 +43,14 @@ struct ent {
 	int failed;
 	int fd;                                 /* split file being written */
 	uint32_t nextpart;
+	/* Hashed by the verifier thread once written (verify.c); read only
+	 * after restore_verifier_stop. */
+	int queued;
+	int vstate;                             /* 1: vsha, vsize, vdev, vino */
+	uint8_t vsha[CRYPTO_SHA256_LEN];
+	uint64_t vsize;
+	dev_t vdev;
+	ino_t vino;
 };
 
 /* A path to delete. */
@@ -97,6 +105,7 @@ struct ctx {
 	struct restore_progress pr;     /* for opts->progress */
 	struct timespec t0;
 	double last_progress;
+	struct verifier *vq;            /* verify.c: NULL if not running */
 };
 
 /* common.c */
@@ -161,6 +170,13 @@ void restore_apply_meta(struct ctx *c);
 /* verify.c */
 /* Verification of what was written, and --verify-cmd.  0 or -1. */
 int restore_verify_all(struct ctx *c);
+/* A second thread that re-reads and hashes regular files as soon as they
+ * are written and closed, so verify_all does not read them again: start
+ * it (0, or -1 and the files are hashed by verify_all), queue a written
+ * file (a no-op when not running), stop it (waits; idempotent). */
+int restore_verifier_start(struct ctx *c);
+void restore_verifier_add(struct ctx *c, struct ent *x);
+void restore_verifier_stop(struct ctx *c);
 int restore_run_verify_cmd(struct ctx *c);
 
 /* engine.c */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
@@ -29,6 +30,156 @@
 #include "volume.h"
 #include "warnp.h"
 #include "restore_internal.h"
+
+/* ------------------------------------------------------- verifier thread */
+
+/*
+ * Regular files are re-read and hashed by a second thread as soon as the
+ * extraction has written and closed them, while the main thread goes on
+ * decrypting and extracting.  The thread records what it read (SHA-256,
+ * size, device and inode of the descriptor it read); verify_ent uses that
+ * when the path is still that inode, else reads the file itself.  The
+ * thread reports nothing: whatever it could not do is done by verify_ent.
+ */
+struct verifier {
+	pthread_t tid;
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	struct ent **q;                 /* FIFO of written files */
+	size_t head, tail, cap;
+	int stop;
+	int rootfd;
+	uint8_t *buf;
+};
+
+/* Hash x's file into x->v*; x->vstate = 1 on success.  Thread-side. */
+static void
+vhash(struct verifier *v, struct ent *x)
+{
+	struct crypto_sha256 *h;
+	struct stat st;
+	const char *leaf;
+	uint64_t total = 0;
+	ssize_t n;
+	int pfd, fd;
+
+	if ((pfd = restore_at_parent(v->rootfd, x->e->path, 0, &leaf)) < 0)
+		return;
+	fd = openat(pfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0 ||
+	    (h = crypto_sha256_new()) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((n = read(fd, v->buf, RBUF_SIZE)) > 0) {
+		crypto_sha256_update(h, v->buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	if (n == 0) {
+		crypto_sha256_final(h, x->vsha);
+		x->vsize = total;
+		x->vdev = st.st_dev;
+		x->vino = st.st_ino;
+		x->vstate = 1;
+	}
+	crypto_sha256_free(h);
+	close(fd);
+}
+
+static void *
+vmain(void *cookie)
+{
+	struct verifier *v = cookie;
+	struct ent *x;
+
+	pthread_mutex_lock(&v->mtx);
+	for (;;) {
+		while (v->head == v->tail && !v->stop)
+			pthread_cond_wait(&v->cv, &v->mtx);
+		if (v->head == v->tail)
+			break;
+		x = v->q[v->head++];
+		pthread_mutex_unlock(&v->mtx);
+		vhash(v, x);
+		pthread_mutex_lock(&v->mtx);
+	}
+	pthread_mutex_unlock(&v->mtx);
+	restore_dircache_free();
+	return (NULL);
+}
+
+int
+restore_verifier_start(struct ctx *c)
+{
+	struct verifier *v;
+
+	if (c->vq != NULL || c->nents == 0 || c->rootfd < 0)
+		return (0);
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return (-1);
+	v->cap = c->nents;
+	v->rootfd = c->rootfd;
+	if ((v->q = calloc(v->cap, sizeof(*v->q))) == NULL ||
+	    (v->buf = malloc(RBUF_SIZE)) == NULL)
+		goto err0;
+	if (pthread_mutex_init(&v->mtx, NULL) != 0)
+		goto err0;
+	if (pthread_cond_init(&v->cv, NULL) != 0)
+		goto err1;
+	if (pthread_create(&v->tid, NULL, vmain, v) != 0)
+		goto err2;
+	c->vq = v;
+	return (0);
+
+err2:
+	pthread_cond_destroy(&v->cv);
+err1:
+	pthread_mutex_destroy(&v->mtx);
+err0:
+	free(v->buf);
+	free(v->q);
+	free(v);
+	return (-1);
+}
+
+void
+restore_verifier_add(struct ctx *c, struct ent *x)
+{
+	struct verifier *v = c->vq;
+
+	if (v == NULL || x->queued || x->e->type != MANIFEST_FILE)
+		return;
+	x->queued = 1;
+	pthread_mutex_lock(&v->mtx);
+	if (v->tail < v->cap) {
+		v->q[v->tail++] = x;
+		pthread_cond_signal(&v->cv);
+	}
+	pthread_mutex_unlock(&v->mtx);
+}
+
+void
+restore_verifier_stop(struct ctx *c)
+{
+	struct verifier *v = c->vq;
+
+	if (v == NULL)
+		return;
+	pthread_mutex_lock(&v->mtx);
+	v->stop = 1;
+	pthread_cond_signal(&v->cv);
+	pthread_mutex_unlock(&v->mtx);
+	pthread_join(v->tid, NULL);
+	pthread_cond_destroy(&v->cv);
+	pthread_mutex_destroy(&v->mtx);
+	free(v->buf);
+	free(v->q);
+	free(v);
+	c->vq = NULL;
+}
 
 /* ---------------------------------------------------------- verification */
 
@@ -94,7 +245,13 @@ verify_ent(struct ctx *c, struct ent *x)
 		return (0);
 	if (e->has_size && (uint64_t)st.st_size != e->size)
 		return (bad(c, e->path, "size"));
-	if (restore_hash_at(c->rootfd, x->e->path, c->buf, sha, &size) != 0) {
+	/* Read by the verifier thread after it was written, and still
+	 * that file. */
+	if (x->vstate == 1 && x->vdev == st.st_dev && x->vino == st.st_ino) {
+		memcpy(sha, x->vsha, sizeof(sha));
+		size = x->vsize;
+	} else if (restore_hash_at(c->rootfd, x->e->path, c->buf, sha,
+	    &size) != 0) {
 		warnp("cannot read '%s'", x->e->path);
 		return (bad(c, x->e->path, "unreadable"));
 	}
@@ -112,6 +269,7 @@ restore_verify_all(struct ctx *c)
 	size_t i;
 	int r;
 
+	restore_verifier_stop(c);
 	for (i = 0; i < c->nents; i++) {
 		if (c->ents[i].failed)
 			continue;

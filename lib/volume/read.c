@@ -33,6 +33,7 @@
 /* ---------------------------------------------------------------- reader */
 
 struct volume_reader;
+struct r_pipe;
 static struct volume_reader *r_open(const struct age_identities *,
     const char *, volume_read_fn *, void *, enum volume_status *, int);
 
@@ -63,6 +64,8 @@ struct volume_reader {
 	char *acl_access;
 	char *acl_default;
 	enum volume_status status;
+	int pipe_ok;                    /* a tar reader, open: may pipe */
+	struct r_pipe *pipe;            /* decoding thread, or NULL */
 	int eof;
 	int finished;
 	uint64_t entries;
@@ -92,40 +95,39 @@ r_damaged(struct volume_reader *r)
 
 /* Report an age failure while reading the payload. */
 static void
-r_age_failed(struct volume_reader *r)
+r_age_failed(struct volume_reader *r, enum volume_status *st)
 {
 	enum age_error e = age_decrypt_error(r->dec);
 
 	if (e == AGE_ERR_IO || e == AGE_ERR_NOMEM) {
 		warn0("cannot read volume '%s': %s", r->name,
 		    age_strerror(e));
-		r->status = VOLUME_ERROR;
+		*st = VOLUME_ERROR;
 		return;
 	}
 	warn0("volume '%s' is damaged near byte %llu: %s", r->name,
 	    (unsigned long long)r->oh.off, age_strerror(e));
-	r_damaged(r);
+	*st = VOLUME_DAMAGED;
 }
 
 /*
- * The next tar bytes into r->tbuf: the count, 0 at the end of the stream
- * (every zstd frame complete, the age stream checked to its end), or -1
- * (reported, status set).
+ * The next tar bytes into dst (VOLUME_BUFSIZE): the count, 0 at the end of
+ * the stream (every zstd frame complete, the age stream checked to its
+ * end), or -1 (reported, *st set).  Touches only the decoding state (the
+ * source, object hashes, age, zstd), so it may run in the pipe's thread.
  */
 static ssize_t
-r_pull(struct volume_reader *r)
+r_decode(struct volume_reader *r, uint8_t *dst, enum volume_status *st)
 {
-	ZSTD_outBuffer out = { r->tbuf, VOLUME_BUFSIZE, 0 };
+	ZSTD_outBuffer out = { dst, VOLUME_BUFSIZE, 0 };
 	ssize_t n;
 	size_t ret, inpos;
 
-	if (r->status != VOLUME_OK)
-		return (-1);
 	for (;;) {
 		if (r->zin.pos == r->zin.size && !r->age_eof) {
 			if ((n = age_decrypt_read(r->dec, r->zbuf,
 			    VOLUME_BUFSIZE)) < 0) {
-				r_age_failed(r);
+				r_age_failed(r, st);
 				return (-1);
 			}
 			if (n == 0) {
@@ -135,9 +137,9 @@ r_pull(struct volume_reader *r)
 					if (n > 0) {
 						warn0("volume '%s' has data "
 						    "after its end", r->name);
-						r_damaged(r);
+						*st = VOLUME_DAMAGED;
 					} else
-						r->status = VOLUME_ERROR;
+						*st = VOLUME_ERROR;
 					return (-1);
 				}
 			}
@@ -152,7 +154,7 @@ r_pull(struct volume_reader *r)
 			    "zstd: %s", r->name,
 			    (unsigned long long)(r->tar_bytes + out.pos),
 			    ZSTD_getErrorName(ret));
-			r_damaged(r);
+			*st = VOLUME_DAMAGED;
 			return (-1);
 		}
 		/* 0: a frame ended.  A call with no input and no output
@@ -167,7 +169,7 @@ r_pull(struct volume_reader *r)
 			if (r->frame_open) {
 				warn0("volume '%s' is damaged: the zstd "
 				    "stream is truncated", r->name);
-				r_damaged(r);
+				*st = VOLUME_DAMAGED;
 				return (-1);
 			}
 			return (0);
@@ -175,14 +177,177 @@ r_pull(struct volume_reader *r)
 	}
 }
 
+/*
+ * The pipe: a thread runs r_decode ahead of the tar reader into a ring of
+ * PIPE_SLOTS buffers, so decryption, the object hash and decompression
+ * overlap libarchive's parsing and the writing of files on another core.
+ * The consumer holds one slot (libarchive's current block) until its next
+ * pull.  A count <= 0 ends the ring and stays at its head.  Only
+ * r_decode's state is the thread's; everything else stays on the caller's
+ * thread (libarchive, the working directory of extractions).
+ */
+#define PIPE_SLOTS 4
+
+struct r_pipe {
+	pthread_t tid;
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	uint8_t *buf[PIPE_SLOTS];
+	ssize_t len[PIPE_SLOTS];
+	size_t head, tail;              /* slots [head, tail) are filled */
+	int held;                       /* the consumer holds head */
+	int stop;
+	enum volume_status st;          /* the thread's, at the end */
+};
+
+static void *
+r_pipe_main(void *cookie)
+{
+	struct volume_reader *r = cookie;
+	struct r_pipe *p = r->pipe;
+	enum volume_status st = VOLUME_OK;
+	uint8_t *dst;
+	ssize_t n;
+
+	pthread_mutex_lock(&p->mtx);
+	for (;;) {
+		while (p->tail - p->head == PIPE_SLOTS && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mtx);
+		if (p->stop)
+			break;
+		dst = p->buf[p->tail % PIPE_SLOTS];
+		pthread_mutex_unlock(&p->mtx);
+		n = r_decode(r, dst, &st);
+		pthread_mutex_lock(&p->mtx);
+		p->len[p->tail % PIPE_SLOTS] = n;
+		p->st = st;
+		p->tail++;
+		pthread_cond_broadcast(&p->cv);
+		if (n <= 0)
+			break;
+	}
+	pthread_mutex_unlock(&p->mtx);
+	return (NULL);
+}
+
+/* Start the pipe; without one (failure) r_pull decodes in this thread. */
+static void
+r_pipe_start(struct volume_reader *r)
+{
+	struct r_pipe *p;
+	size_t i;
+
+	r->pipe_ok = 0;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return;
+	for (i = 0; i < PIPE_SLOTS; i++)
+		if ((p->buf[i] = malloc(VOLUME_BUFSIZE)) == NULL)
+			goto err0;
+	if (pthread_mutex_init(&p->mtx, NULL) != 0)
+		goto err0;
+	if (pthread_cond_init(&p->cv, NULL) != 0)
+		goto err1;
+	r->pipe = p;
+	if (pthread_create(&p->tid, NULL, r_pipe_main, r) != 0) {
+		r->pipe = NULL;
+		goto err2;
+	}
+	return;
+
+err2:
+	pthread_cond_destroy(&p->cv);
+err1:
+	pthread_mutex_destroy(&p->mtx);
+err0:
+	for (i = 0; i < PIPE_SLOTS; i++)
+		free(p->buf[i]);
+	free(p);
+}
+
+/* Stop and join the pipe's thread (it finishes the block it decodes). */
+static void
+r_pipe_stop(struct volume_reader *r)
+{
+	struct r_pipe *p = r->pipe;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mtx);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mtx);
+	pthread_join(p->tid, NULL);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mtx);
+	for (i = 0; i < PIPE_SLOTS; i++)
+		free(p->buf[i]);
+	free(p);
+	r->pipe = NULL;
+}
+
+/* The next block from the pipe into *buf: as r_decode. */
+static ssize_t
+r_pipe_pull(struct volume_reader *r, uint8_t **buf)
+{
+	struct r_pipe *p = r->pipe;
+	ssize_t n;
+
+	pthread_mutex_lock(&p->mtx);
+	if (p->held) {
+		p->head++;
+		p->held = 0;
+		pthread_cond_broadcast(&p->cv);
+	}
+	while (p->head == p->tail)
+		pthread_cond_wait(&p->cv, &p->mtx);
+	n = p->len[p->head % PIPE_SLOTS];
+	*buf = p->buf[p->head % PIPE_SLOTS];
+	if (n > 0)
+		p->held = 1;
+	else if (n < 0)
+		r->status = p->st != VOLUME_OK ? p->st : VOLUME_ERROR;
+	pthread_mutex_unlock(&p->mtx);
+	return (n);
+}
+
+/*
+ * The next tar bytes into *buf (r->tbuf, or a block of the pipe): the
+ * count, 0 at the end of the stream, or -1 (reported, status set).
+ */
+static ssize_t
+r_pull_buf(struct volume_reader *r, uint8_t **buf)
+{
+
+	*buf = r->tbuf;
+	if (r->status != VOLUME_OK)
+		return (-1);
+	if (r->pipe == NULL && r->pipe_ok)
+		r_pipe_start(r);
+	if (r->pipe != NULL)
+		return (r_pipe_pull(r, buf));
+	return (r_decode(r, r->tbuf, &r->status));
+}
+
+/* r_pull_buf into r->tbuf (blobs: never piped). */
+static ssize_t
+r_pull(struct volume_reader *r)
+{
+	uint8_t *buf;
+
+	return (r_pull_buf(r, &buf));
+}
+
 static la_ssize_t
 r_tar_read(struct archive *a, void *cookie, const void **buf)
 {
 	struct volume_reader *r = cookie;
+	uint8_t *b;
 	ssize_t n;
 
-	*buf = r->tbuf;
-	if ((n = r_pull(r)) < 0) {
+	n = r_pull_buf(r, &b);
+	*buf = b;
+	if (n < 0) {
 		archive_set_error(a, EIO, "volume unreadable");
 		return (-1);
 	}
@@ -286,6 +451,9 @@ r_open(const struct age_identities *ids, const char *name,
 		st = r->status;
 		goto err1;
 	}
+	/* Decoding moves to a thread of its own from the next block on
+	 * (after the caller's setup, volume_reader_whole_hash_only). */
+	r->pipe_ok = 1;
 opened:
 	st = VOLUME_OK;
 	volume_locale_leave(old);
@@ -706,6 +874,9 @@ void
 volume_reader_whole_hash_only(struct volume_reader *r)
 {
 
+	/* The pipe's thread hashes: too late to stop it. */
+	if (r->pipe != NULL)
+		return;
 	crypto_sha256_free(r->oh.payload);
 	r->oh.payload = NULL;
 }
@@ -760,6 +931,7 @@ volume_reader_free(struct volume_reader *r)
 	if (r == NULL)
 		return;
 	old = volume_locale_enter();
+	r_pipe_stop(r);
 	(void)r_disk_close(r);
 	if (r->a != NULL)
 		archive_read_free(r->a);

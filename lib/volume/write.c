@@ -6,6 +6,15 @@
  *   -> age_encrypt_write -> SHA-256 of the object and of the payload
  *   -> the caller's sink.
  *
+ * The last three steps run in a thread of the writer's own (the "crypto
+ * thread"), fed with filled zstd output buffers through a small ring
+ * (VOLUME_NZBUF buffers), so that encryption and hashing of the
+ * ciphertext overlap with reading, hashing and compressing the files on
+ * the calling thread.  The caller's sink is therefore called from that
+ * thread, one call at a time; every call has returned when
+ * volume_writer_finish returns.  Blob writers (manifests) stay on the
+ * calling thread.
+ *
  * The pax writer is the full interchange one rather than "restricted":
  * restricted pax drops sub-second mtimes from every entry that needs no
  * extended header for another reason, and coffer records mtimes in
@@ -46,6 +55,8 @@
 
 #include "volume_internal.h"
 
+#define VOLUME_NZBUF 3          /* zstd output buffers in the ring */
+
 /* ---------------------------------------------------------------- writer */
 
 /* A file stored with data in this volume, for later hard links to it. */
@@ -66,14 +77,30 @@ struct volume_writer {
 	ZSTD_CCtx *cctx;
 	struct archive *a;              /* pax writer */
 	struct archive *disk;           /* metadata from disk */
+	struct archive *dense;          /* the same, without sparse maps */
 	struct archive_entry *last;     /* backs the info strings */
 	struct volume_objhash oh;
 	struct crypto_sha256 *content;
 	struct crypto_sha256 *whole;    /* caller's running hash, or NULL */
 	uint8_t *gbuf;                  /* small tar writes gathered */
 	size_t gpos;
-	uint8_t *zbuf;                  /* zstd output */
+	uint8_t *zbuf;                  /* zstd output being filled */
 	size_t zpos;
+	/* Crypto thread: the ring of zstd output buffers. */
+	pthread_t thr;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work;         /* a buffer queued, or stop */
+	pthread_cond_t cv_free;         /* a buffer done */
+	uint8_t *zb[VOLUME_NZBUF];
+	size_t zlen[VOLUME_NZBUF];
+	unsigned int zhead;             /* oldest queued buffer */
+	unsigned int zcount;            /* buffers queued or in work */
+	int thr_on;                     /* thread running */
+	int thr_tried;                  /* w_thread_start was called */
+	int sync_ok;                    /* mu and the conds initialised */
+	int thr_stop;
+	int thr_failed;                 /* the thread could not go on */
+	uint64_t bytes_out;             /* atomic: object bytes so far */
 	uint8_t *dbuf;                  /* file data */
 	uint64_t bytes_in;
 	uint64_t entries;
@@ -95,22 +122,155 @@ w_age_out(void *cookie, const void *buf, size_t len)
 
 	if (volume_objhash_update(&w->oh, buf, len))
 		return (-1);
-	return (w->write(w->cookie, buf, len));
+	if (w->write(w->cookie, buf, len))
+		return (-1);
+	__atomic_add_fetch(&w->bytes_out, (uint64_t)len, __ATOMIC_RELAXED);
+	return (0);
 }
 
-/* Encrypt and send what zstd produced. */
+/* Encrypt and send len bytes of zstd output. */
 static int
-w_drain(struct volume_writer *w)
+w_encrypt(struct volume_writer *w, const uint8_t *buf, size_t len)
 {
 
-	if (w->zpos == 0)
-		return (0);
-	if (age_encrypt_write(w->enc, w->zbuf, w->zpos)) {
+	if (age_encrypt_write(w->enc, buf, len)) {
 		warn0("cannot write volume '%s'", w->name);
 		return (-1);
 	}
-	w->zpos = 0;
 	return (0);
+}
+
+/* The crypto thread: encrypt, hash and send the queued buffers in turn. */
+static void *
+w_thread(void *cookie)
+{
+	struct volume_writer *w = cookie;
+	unsigned int idx;
+	int failed;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->zcount == 0 && !w->thr_stop)
+			pthread_cond_wait(&w->cv_work, &w->mu);
+		if (w->zcount == 0)
+			break;
+		idx = w->zhead;
+		failed = w->thr_failed;
+		pthread_mutex_unlock(&w->mu);
+		if (!failed && w_encrypt(w, w->zb[idx], w->zlen[idx]))
+			failed = 1;
+		pthread_mutex_lock(&w->mu);
+		if (failed)
+			w->thr_failed = 1;
+		w->zhead = (w->zhead + 1) % VOLUME_NZBUF;
+		w->zcount--;
+		pthread_cond_signal(&w->cv_free);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return (NULL);
+}
+
+/* Wait until the crypto thread has sent every queued buffer: 0, or -1 if
+ * it failed (reported). */
+static int
+w_sync(struct volume_writer *w)
+{
+	int failed;
+
+	if (!w->thr_on)
+		return (0);
+	pthread_mutex_lock(&w->mu);
+	while (w->zcount > 0)
+		pthread_cond_wait(&w->cv_free, &w->mu);
+	failed = w->thr_failed;
+	pthread_mutex_unlock(&w->mu);
+	return (failed ? -1 : 0);
+}
+
+/* Stop and join the crypto thread, if it runs. */
+static void
+w_thread_stop(struct volume_writer *w)
+{
+
+	if (!w->thr_on)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->thr_stop = 1;
+	pthread_cond_signal(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thr, NULL);
+	w->thr_on = 0;
+}
+
+/* Start the crypto thread with its ring: 0, or -1 (the caller goes on
+ * without it). */
+static int
+w_thread_start(struct volume_writer *w)
+{
+	unsigned int i;
+	int e;
+
+	w->thr_tried = 1;
+	w->zb[0] = w->zbuf;
+	for (i = 1; i < VOLUME_NZBUF; i++)
+		if ((w->zb[i] = malloc(VOLUME_BUFSIZE)) == NULL)
+			return (-1);
+	if ((e = pthread_mutex_init(&w->mu, NULL)) != 0)
+		goto err;
+	if ((e = pthread_cond_init(&w->cv_work, NULL)) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		goto err;
+	}
+	if ((e = pthread_cond_init(&w->cv_free, NULL)) != 0) {
+		pthread_cond_destroy(&w->cv_work);
+		pthread_mutex_destroy(&w->mu);
+		goto err;
+	}
+	w->sync_ok = 1;
+	if ((e = pthread_create(&w->thr, NULL, w_thread, w)) != 0)
+		goto err;
+	w->thr_on = 1;
+	return (0);
+
+err:
+	errno = e;
+	return (-1);
+}
+
+/*
+ * Encrypt and send what zstd produced: hand the buffer to the crypto
+ * thread and take the next free one, or, without the thread, do it here.
+ */
+static int
+w_drain(struct volume_writer *w)
+{
+	unsigned int next;
+	int failed;
+
+	if (w->zpos == 0)
+		return (0);
+	/* A full buffer: the volume is worth a thread (blobs never are). */
+	if (!w->thr_on && !w->thr_tried && !w->raw &&
+	    w->zpos == VOLUME_BUFSIZE)
+		(void)w_thread_start(w);
+	if (!w->thr_on) {
+		if (w_encrypt(w, w->zbuf, w->zpos))
+			return (-1);
+		w->zpos = 0;
+		return (0);
+	}
+	pthread_mutex_lock(&w->mu);
+	next = (w->zhead + w->zcount) % VOLUME_NZBUF;
+	w->zlen[next] = w->zpos;
+	w->zcount++;
+	pthread_cond_signal(&w->cv_work);
+	while (w->zcount == VOLUME_NZBUF)
+		pthread_cond_wait(&w->cv_free, &w->mu);
+	w->zbuf = w->zb[(w->zhead + w->zcount) % VOLUME_NZBUF];
+	failed = w->thr_failed;
+	pthread_mutex_unlock(&w->mu);
+	w->zpos = 0;
+	return (failed ? -1 : 0);
 }
 
 /* Compress len bytes (op ZSTD_e_end: and end the frame). */
@@ -270,7 +430,8 @@ volume_writer_new(const struct volume_params *p, volume_write_fn *write,
 	volume_objhash_set_header(&w->oh, age_encrypt_header_len(w->enc));
 
 	if ((w->a = archive_write_new()) == NULL ||
-	    (w->disk = archive_read_disk_new()) == NULL) {
+	    (w->disk = archive_read_disk_new()) == NULL ||
+	    (w->dense = archive_read_disk_new()) == NULL) {
 		warn0("cannot allocate libarchive objects");
 		goto err1;
 	}
@@ -290,6 +451,14 @@ volume_writer_new(const struct volume_params *p, volume_write_fn *write,
 	    ARCHIVE_READDISK_NO_FFLAGS) != ARCHIVE_OK) {
 		warn0("cannot start volume '%s': %s", w->name,
 		    archive_error_string(w->disk));
+		goto err1;
+	}
+	if (archive_read_disk_set_standard_lookup(w->dense) != ARCHIVE_OK ||
+	    archive_read_disk_set_behavior(w->dense,
+	    ARCHIVE_READDISK_NO_FFLAGS | ARCHIVE_READDISK_NO_SPARSE) !=
+	    ARCHIVE_OK) {
+		warn0("cannot start volume '%s': %s", w->name,
+		    archive_error_string(w->dense));
 		goto err1;
 	}
 	w->nbuckets = 256;
@@ -600,6 +769,7 @@ volume_add_path(struct volume_writer *w, const char *abs_path,
 	struct archive_entry *e = NULL;
 	struct volume_sparse *sp = NULL;
 	struct link_node *ln = NULL;
+	struct archive *disk;
 	struct stat st;
 	size_t nsp = 0;
 	int fd = -1, r, rc = -1;
@@ -633,16 +803,24 @@ volume_add_path(struct volume_writer *w, const char *abs_path,
 		warnp("cannot allocate memory");
 		goto done;
 	}
+	/*
+	 * A file with as many blocks as bytes has no holes: spare it the
+	 * search for them (lseek SEEK_DATA/SEEK_HOLE, several per file).
+	 */
+	disk = w->disk;
+	if (S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size)
+		disk = w->dense;
 	archive_entry_copy_sourcepath(e, abs_path);
-	r = archive_read_disk_entry_from_file(w->disk, e, fd, &st);
+	r = archive_read_disk_entry_from_file(disk, e, fd, &st);
 	if (r < ARCHIVE_WARN) {
 		warning("skipping '%s': %s", abs_path,
-		    archive_error_string(w->disk));
+		    archive_error_string(disk));
 		rc = 1;
 		goto done;
 	}
 	if (r == ARCHIVE_WARN)
-		warning("'%s': %s", abs_path, archive_error_string(w->disk));
+		warning("'%s': %s", abs_path, archive_error_string(disk));
 	archive_entry_copy_pathname(e, archive_name);
 	archive_entry_unset_atime(e);
 	archive_entry_unset_ctime(e);
@@ -900,7 +1078,7 @@ uint64_t
 volume_bytes_out(const struct volume_writer *w)
 {
 
-	return (w->oh.off);
+	return (__atomic_load_n(&w->bytes_out, __ATOMIC_RELAXED));
 }
 
 uint64_t
@@ -928,7 +1106,7 @@ volume_writer_finish(struct volume_writer *w, struct volume_result *res)
 		goto fail;
 	}
 	if (w_gather_flush(w) || w_zfeed(w, NULL, 0, ZSTD_e_end) ||
-	    w_drain(w))
+	    w_drain(w) || w_sync(w))
 		goto fail;
 	if (age_encrypt_finish(w->enc)) {
 		warn0("cannot end volume '%s'", w->name);
@@ -962,19 +1140,37 @@ volume_writer_free(struct volume_writer *w)
 
 	if (w == NULL)
 		return;
+	/* Whatever is still queued is dropped. */
+	if (w->thr_on) {
+		pthread_mutex_lock(&w->mu);
+		w->thr_failed = 1;
+		pthread_mutex_unlock(&w->mu);
+		w_thread_stop(w);
+	}
+	if (w->sync_ok) {
+		pthread_cond_destroy(&w->cv_free);
+		pthread_cond_destroy(&w->cv_work);
+		pthread_mutex_destroy(&w->mu);
+	}
 	/* archive_write_free ends the tar: keep it from the sink. */
 	w->aborting = 1;
 	if (w->a != NULL)
 		archive_write_free(w->a);
 	if (w->disk != NULL)
 		archive_read_free(w->disk);
+	if (w->dense != NULL)
+		archive_read_free(w->dense);
 	archive_entry_free(w->last);
 	ZSTD_freeCCtx(w->cctx);
 	age_encrypt_free(w->enc);
 	volume_objhash_free(&w->oh);
 	crypto_sha256_free(w->content);
 	free(w->gbuf);
-	free(w->zbuf);
+	if (w->zb[0] != NULL)
+		for (i = 0; i < VOLUME_NZBUF; i++)
+			free(w->zb[i]);
+	else
+		free(w->zbuf);
 	free(w->dbuf);
 	for (i = 0; w->links != NULL && i < w->nbuckets; i++)
 		for (n = w->links[i]; n != NULL; n = next) {
