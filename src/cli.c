@@ -125,27 +125,45 @@ cli_audit(struct cli *cli, const char *action, const char *object,
 	return audit_append(cli->catalog, &ev);
 }
 
-int
-cli_lock_vault(struct cli *cli)
+/* Take <home>/locks/NAME.lock into *lk; what names it in messages. */
+static int
+take_lock(struct cli *cli, const char *name, const char *what,
+    struct lock **lk)
 {
 	pid_t holder = 0;
 	char *dir;
 
-	if (cli->lock != NULL)
-		return EXIT_OK;
 	if ((dir = home_path(cli->home, "locks")) == NULL)
 		return EXIT_ERROR;
-	cli->lock = lock_take(dir, "vault", cli->wait_secs, &holder);
+	*lk = lock_take(dir, name, cli->wait_secs, &holder);
 	free(dir);
-	if (cli->lock != NULL)
+	if (*lk != NULL)
 		return EXIT_OK;
 	if (errno == EWOULDBLOCK) {
-		warn0("the vault is locked by process %ld: try again later or "
-		      "use --wait",
-		    (long)holder);
+		warn0("%s is locked by process %ld: try again later or use "
+		      "--wait",
+		    what, (long)holder);
 		return EXIT_LOCKED;
 	}
 	return EXIT_ERROR;
+}
+
+int
+cli_lock_vault(struct cli *cli)
+{
+	if (cli->lock != NULL)
+		return EXIT_OK;
+	return take_lock(cli, "vault", "the vault", &cli->lock);
+}
+
+int
+cli_lock_job(struct cli *cli, const char *job, struct lock **lk)
+{
+	char name[160], what[160];
+
+	snprintf(name, sizeof(name), "job-%s", job);
+	snprintf(what, sizeof(what), "job '%s'", job);
+	return take_lock(cli, name, what, lk);
 }
 
 const char *

@@ -132,6 +132,14 @@ int cli_lock_vault(struct cli *);
 int cli_reconcile(struct cli *);
 
 /*
+ * cli_lock_job(cli, job, lk): take the lock of a job
+ * (<home>/locks/job-JOB.lock) into *lk (the caller releases it with
+ * lock_release), so two runs of one job never overlap, whatever else holds
+ * the vault.  Returns as cli_lock_vault.
+ */
+int cli_lock_job(struct cli *, const char *, struct lock **);
+
+/*
  * cli_vault_path(cli): the local vault (config vault.path), or NULL with a
  * message.
  */

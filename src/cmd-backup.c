@@ -20,6 +20,7 @@
 #include "home.h"
 #include "keys.h"
 #include "label.h"
+#include "lock.h"
 #include "reconcile.h"
 #include "sign.h"
 #include "target.h"
@@ -369,6 +370,7 @@ cmd_backup(int argc, char **argv, struct cli *cli)
 	const char *pre = NULL, *post = NULL, *onfail = NULL, *job = NULL;
 	const char *vdir, *error = NULL;
 	const char **jobs = NULL;
+	struct lock *joblock = NULL;
 	char host[LABEL_MAX + 1], id[64];
 	struct stat st;
 	size_t njobs = 0, i;
@@ -509,6 +511,9 @@ cmd_backup(int argc, char **argv, struct cli *cli)
 		p.progress_cookie = NULL;
 	}
 
+	if ((rc = cli_lock_job(cli, job, &joblock)) != EXIT_OK)
+		goto cleanup;
+	rc = EXIT_ERROR;
 	if (pre != NULL) {
 		hooked = 1;
 		if ((x = run_hook("pre-cmd", pre, job, NULL, NULL)) != 0) {
@@ -559,6 +564,7 @@ hooks:
 		warn0("on-failure of job '%s' failed (exit status %d)", job,
 		    x);
 cleanup:
+	lock_release(joblock);
 	backup_result_clear(&r);
 	free(paths.v);
 	free(excl.v);

@@ -14,7 +14,7 @@ hold_lock() {
 	mkdir -p "$LOCKDIR"
 	rm -f "$TRASH/held"
 	sh -c 'exec 9>>"$1"; flock 9; echo $$ >"$1"; : >"$2"; exec sleep 300' \
-		sh "$LOCKFILE" "$TRASH/held" &
+		sh "${1:-$LOCKFILE}" "$TRASH/held" &
 	holder=$!
 	i=0
 	while ! test -f "$TRASH/held"; do
@@ -88,6 +88,20 @@ test_expect_success 'coffer makes the lock file private and leaves it' '
 	set -e &&
 	test -f "$LOCKFILE" &&
 	test "$(stat -c %a "$LOCKFILE")" = 600
+'
+
+test_expect_success 'a running job holds its job lock: the same job exits 4' '
+	mkdir -p src && echo data >src/file &&
+	hold_lock "$LOCKDIR/job-paths.lock" &&
+	test_expect_code 4 coffer backup "$TRASH/src" 2>err &&
+	test_grep "job .paths. is locked by process $holder" err &&
+	release_lock
+'
+
+test_expect_success 'another job lock does not stop a backup' '
+	hold_lock "$LOCKDIR/job-nightly.lock" &&
+	coffer backup "$TRASH/src" >out 2>err &&
+	release_lock
 '
 
 test_done
