@@ -58,6 +58,20 @@ cli_usage_error(const char *const *lines, const char *fmt, ...)
 }
 
 int
+cli_parse_fd(const char *s, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < 0 || v > 65535)
+		return -1;
+	*fd = (int)v;
+	return 0;
+}
+
+int
 cli_is_tty(int fd)
 {
 	return isatty(fd) == 1;

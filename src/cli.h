@@ -145,6 +145,10 @@ int cli_lock_job(struct cli *, const char *, struct lock **);
  */
 const char *cli_vault_path(struct cli *);
 
+/* cli_parse_fd(s, fd): a descriptor number (0..65535) for --passphrase-fd;
+ * 0, or -1 when s is not one. */
+int cli_parse_fd(const char *, int *);
+
 /* cli_is_tty(fd): isatty that tolerates errors. */
 int cli_is_tty(int);
 

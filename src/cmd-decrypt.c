@@ -199,19 +199,6 @@ decrypt_reason(enum age_error e, int with_passphrase, int nids)
 	}
 }
 
-static int
-parse_fd(const char *s, int *fd)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX)
-		return -1;
-	*fd = (int)v;
-	return 0;
-}
 
 /* Decrypt in to out; 0, or -1 with *err set (AGE_OK when the cause was
  * already reported, e.g. a write error). */
@@ -292,7 +279,7 @@ cmd_decrypt(int argc, char **argv, struct cli *cli)
 			src.file = optarg;
 			break;
 		case OPT_PASSFD:
-			if (parse_fd(optarg, &src.fd) != 0) {
+			if (cli_parse_fd(optarg, &src.fd) != 0) {
 				rc = cli_usage_error(usage, "bad descriptor "
 				    "'%s'", optarg);
 				goto cleanup;

@@ -161,8 +161,6 @@ cmd_diff(int argc, char **argv, struct cli *cli)
 	struct out o;
 	size_t na = 0, nb = 0, i = 0, j = 0;
 	json_t *res;
-	char *end;
-	long fd;
 	int c, cmp, rc = EXIT_ERROR;
 
 	memset(&v, 0, sizeof(v));
@@ -186,12 +184,9 @@ cmd_diff(int argc, char **argv, struct cli *cli)
 			id.src.file = optarg;
 			break;
 		case 'F':
-			fd = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || fd < 0 ||
-			    fd > 65535)
+			if (cli_parse_fd(optarg, &id.src.fd) != 0)
 				return (cli_usage_error(usage, "bad descriptor "
 				    "'%s'", optarg));
-			id.src.fd = (int)fd;
 			break;
 		default:
 			return (cli_usage_error(usage, "unknown option"));

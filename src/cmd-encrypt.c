@@ -243,20 +243,6 @@ cli_output_abort(struct cli_output *out)
 
 /* ------------------------------------------------------------ encrypt */
 
-/* parse_fd(s, fd): a non-negative descriptor number; 0 or -1. */
-static int
-parse_fd(const char *s, int *fd)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX)
-		return -1;
-	*fd = (int)v;
-	return 0;
-}
 
 /* Read the passphrase for -p: asked twice at a prompt, and refused when
  * weak. */
@@ -369,7 +355,7 @@ cmd_encrypt(int argc, char **argv, struct cli *cli)
 			src.file = optarg;
 			break;
 		case OPT_PASSFD:
-			if (parse_fd(optarg, &src.fd) != 0) {
+			if (cli_parse_fd(optarg, &src.fd) != 0) {
 				rc = cli_usage_error(usage, "bad descriptor "
 				    "'%s'", optarg);
 				goto cleanup;

@@ -116,7 +116,6 @@ cmd_init(int argc, char **argv, struct cli *cli)
 	char vault_id[VAULT_ID_LEN + 1];
 	size_t passlen = 0, nrecips = 0;
 	int c, made_home = 0, rc = EXIT_ERROR;
-	char *end;
 
 	if (cli_want_help(argc, argv)) {
 		cli_usage(usage, stdout);
@@ -131,9 +130,7 @@ cmd_init(int argc, char **argv, struct cli *cli)
 			src.file = optarg;
 			break;
 		case 'F':
-			errno = 0;
-			src.fd = (int)strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || src.fd < 0)
+			if (cli_parse_fd(optarg, &src.fd) != 0)
 				return cli_usage_error(usage, "bad descriptor "
 				    "'%s'", optarg);
 			break;

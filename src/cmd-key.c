@@ -66,20 +66,6 @@ print_json(json_t *v)
 	return (rc);
 }
 
-/* parse_fd(s, fd): a descriptor number. */
-static int
-parse_fd(const char *s, int *fd)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < 0 || v > 65535)
-		return (-1);
-	*fd = (int)v;
-	return (0);
-}
 
 /* ---------------------------------------------------------------- list */
 
@@ -444,7 +430,7 @@ key_escrow(int argc, char **argv, struct cli *cli)
 			src.file = optarg;
 			break;
 		case 'F':
-			if (parse_fd(optarg, &src.fd) != 0)
+			if (cli_parse_fd(optarg, &src.fd) != 0)
 				return (cli_usage_error(usage, "bad "
 				    "descriptor '%s'", optarg));
 			break;
@@ -636,7 +622,7 @@ key_passphrase(int argc, char **argv, struct cli *cli)
 			src.file = optarg;
 			break;
 		case 'F':
-			if (parse_fd(optarg, &src.fd) != 0)
+			if (cli_parse_fd(optarg, &src.fd) != 0)
 				return (cli_usage_error(usage, "bad "
 				    "descriptor '%s'", optarg));
 			break;

@@ -162,8 +162,6 @@ cmd_ls(int argc, char **argv, struct cli *cli)
 	const char *prefix = "";
 	size_t n = 0, i, plen = 0, shown = 0;
 	json_t *arr = NULL, *o;
-	char *end;
-	long fd;
 	int c, r, json = cli->json, lng = 0, deleted = 0, rc = EXIT_ERROR;
 
 	memset(&v, 0, sizeof(v));
@@ -190,12 +188,9 @@ cmd_ls(int argc, char **argv, struct cli *cli)
 			id.src.file = optarg;
 			break;
 		case 'F':
-			fd = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || fd < 0 ||
-			    fd > 65535)
+			if (cli_parse_fd(optarg, &id.src.fd) != 0)
 				return (cli_usage_error(usage, "bad descriptor "
 				    "'%s'", optarg));
-			id.src.fd = (int)fd;
 			break;
 		default:
 			return (cli_usage_error(usage, "unknown option"));

@@ -218,19 +218,6 @@ print_problems(const char *kind, const struct restore_problem *p, size_t n)
 	}
 }
 
-static int
-parse_fd(const char *s, int *fd)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX)
-		return (-1);
-	*fd = (int)v;
-	return (0);
-}
 
 struct getpass_ctx {
 	const struct passphrase_source *src;
@@ -328,7 +315,7 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 			src.file = optarg;
 			break;
 		case OPT_PASSFD:
-			if (parse_fd(optarg, &src.fd) != 0)
+			if (cli_parse_fd(optarg, &src.fd) != 0)
 				return (cli_usage_error(usage, "bad "
 				    "descriptor '%s'", optarg));
 			break;

@@ -700,8 +700,7 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 	struct cli_vault v;
 	struct verify vf;
 	size_t n = 0, i;
-	char *end, spec[2 * LABEL_MAX + 2];
-	long fd;
+	char spec[2 * LABEL_MAX + 2];
 	int c, all = 0, r, damaged = 0, failed = 0, rc = EXIT_ERROR;
 
 	memset(&v, 0, sizeof(v));
@@ -730,12 +729,9 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 			id.src.file = optarg;
 			break;
 		case 'F':
-			fd = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || fd < 0 ||
-			    fd > 65535)
+			if (cli_parse_fd(optarg, &id.src.fd) != 0)
 				return (cli_usage_error(usage, "bad descriptor "
 				    "'%s'", optarg));
-			id.src.fd = (int)fd;
 			break;
 		default:
 			return (cli_usage_error(usage, "unknown option"));
