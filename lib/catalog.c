@@ -510,6 +510,47 @@ catalog_vault_clear(struct catalog_vault *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/*
+ * collect_rows(cat, st, elemsize, row, arr, np, what): step st to its end,
+ * turning each row into a zeroed element of a growing array with
+ * row(st, elem) (0, or -1 having released what it made).  *arr and *np
+ * receive the array and the rows made, also on failure (the caller frees
+ * them with its list_free).  Returns 0 or -1 (reported as "cannot WHAT").
+ */
+static int
+collect_rows(struct catalog *cat, sqlite3_stmt *st, size_t elemsize,
+    int (*row)(sqlite3_stmt *, void *), void **arr, size_t *np,
+    const char *what)
+{
+	char *v = NULL, *nv;
+	size_t n = 0, size = 0;
+	int rc = -1, src;
+
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == size) {
+			size = size ? 2 * size : 8;
+			if ((nv = realloc(v, size * elemsize)) == NULL) {
+				warnp("cannot %s", what);
+				goto done;
+			}
+			v = nv;
+		}
+		memset(v + n * elemsize, 0, elemsize);
+		if (row(st, v + n * elemsize) != 0)
+			goto done;
+		n++;
+	}
+	if (src != SQLITE_DONE) {
+		report(cat, "cannot %s", what);
+		goto done;
+	}
+	rc = 0;
+done:
+	*arr = v;
+	*np = n;
+	return rc;
+}
+
 void
 catalog_vault_list_free(struct catalog_vault *v, size_t n)
 {
@@ -522,35 +563,27 @@ catalog_vault_list_free(struct catalog_vault *v, size_t n)
 	free(v);
 }
 
+static int
+vault_row_cb(sqlite3_stmt *st, void *elem)
+{
+	return vault_row(st, elem);
+}
+
 int
 catalog_vault_list(struct catalog *cat, struct catalog_vault **out,
     size_t *np)
 {
-	struct catalog_vault *v = NULL, *nv;
 	sqlite3_stmt *st = NULL;
-	size_t n = 0, size = 0;
-	int rc = -1, src;
+	void *v = NULL;
+	size_t n = 0;
+	int rc = -1;
 
 	if (prepare(cat, "SELECT " VAULT_COLUMNS " FROM vaults ORDER BY id",
 	    &st) != 0)
 		goto cleanup;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == size) {
-			size = size ? 2 * size : 4;
-			if ((nv = realloc(v, size * sizeof(*v))) == NULL) {
-				warnp("cannot list vaults");
-				goto cleanup;
-			}
-			v = nv;
-		}
-		if (vault_row(st, &v[n]) != 0)
-			goto cleanup;
-		n++;
-	}
-	if (src != SQLITE_DONE) {
-		report(cat, "cannot list vaults");
+	if (collect_rows(cat, st, sizeof(struct catalog_vault), vault_row_cb,
+	    &v, &n, "list vaults") != 0)
 		goto cleanup;
-	}
 	*out = v;
 	*np = n;
 	v = NULL;
@@ -1019,52 +1052,50 @@ catalog_object_list_free(struct catalog_object *o, size_t n)
 	free(o);
 }
 
+/* One volumes row into a catalog_object (elem). */
+static int
+object_row(sqlite3_stmt *st, void *elem)
+{
+	struct catalog_object *o = elem;
+	const char *h;
+	int oom = 0;
+
+	o->id = sqlite3_column_int64(st, 0);
+	o->set_id = sqlite3_column_int64(st, 1);
+	o->name = col_dup(st, 2, &oom);
+	o->role = col_dup(st, 3, &oom);
+	o->size = (unsigned long long)sqlite3_column_int64(st, 4);
+	if ((h = (const char *)sqlite3_column_text(st, 5)) != NULL)
+		util_strlcpy(o->sha256, h, sizeof(o->sha256));
+	if ((h = (const char *)sqlite3_column_text(st, 6)) != NULL)
+		util_strlcpy(o->payload_sha256, h, sizeof(o->payload_sha256));
+	if (oom) {
+		free(o->name);
+		free(o->role);
+		errno = ENOMEM;
+		warnp("cannot list set objects");
+		return -1;
+	}
+	return 0;
+}
+
 int
 catalog_set_objects(struct catalog *cat, long long set_id,
     struct catalog_object **out, size_t *np)
 {
-	struct catalog_object *o = NULL, *no;
 	sqlite3_stmt *st = NULL;
-	const char *h;
-	size_t n = 0, size = 0;
-	int rc = -1, src, oom = 0;
+	void *o = NULL;
+	size_t n = 0;
+	int rc = -1;
 
 	if (prepare(cat, "SELECT id, set_id, name, role, size, sha256, "
 	    "payload_sha256 FROM volumes WHERE set_id = ? ORDER BY id",
 	    &st) != 0)
 		goto cleanup;
 	sqlite3_bind_int64(st, 1, set_id);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == size) {
-			size = size ? 2 * size : 8;
-			if ((no = realloc(o, size * sizeof(*o))) == NULL) {
-				warnp("cannot list set objects");
-				goto cleanup;
-			}
-			o = no;
-		}
-		memset(&o[n], 0, sizeof(o[n]));
-		o[n].id = sqlite3_column_int64(st, 0);
-		o[n].set_id = sqlite3_column_int64(st, 1);
-		o[n].name = col_dup(st, 2, &oom);
-		o[n].role = col_dup(st, 3, &oom);
-		o[n].size = (unsigned long long)sqlite3_column_int64(st, 4);
-		if ((h = (const char *)sqlite3_column_text(st, 5)) != NULL)
-			util_strlcpy(o[n].sha256, h, sizeof(o[n].sha256));
-		if ((h = (const char *)sqlite3_column_text(st, 6)) != NULL)
-			util_strlcpy(o[n].payload_sha256, h,
-			    sizeof(o[n].payload_sha256));
-		n++;
-		if (oom) {
-			errno = ENOMEM;
-			warnp("cannot list set objects");
-			goto cleanup;
-		}
-	}
-	if (src != SQLITE_DONE) {
-		report(cat, "cannot list set objects");
+	if (collect_rows(cat, st, sizeof(struct catalog_object), object_row,
+	    &o, &n, "list set objects") != 0)
 		goto cleanup;
-	}
 	*out = o;
 	*np = n;
 	o = NULL;
@@ -1159,15 +1190,21 @@ cleanup:
 	return rc;
 }
 
+static int
+set_row_cb(sqlite3_stmt *st, void *elem)
+{
+	return set_row(st, elem);
+}
+
 int
 catalog_set_list(struct catalog *cat, const struct catalog_set_filter *f,
     struct catalog_set **out, size_t *np)
 {
 	static const struct catalog_set_filter none;
-	struct catalog_set *v = NULL, *nv;
 	sqlite3_stmt *st = NULL;
-	size_t n = 0, size = 0;
-	int rc = -1, src;
+	void *v = NULL;
+	size_t n = 0;
+	int rc = -1;
 
 	if (f == NULL)
 		f = &none;
@@ -1183,23 +1220,9 @@ catalog_set_list(struct catalog *cat, const struct catalog_set_filter *f,
 	bind_text(st, 4, f->kind);
 	bind_text(st, 5, f->level);
 	bind_text(st, 6, f->label);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == size) {
-			size = size ? 2 * size : 8;
-			if ((nv = realloc(v, size * sizeof(*v))) == NULL) {
-				warnp("cannot list sets");
-				goto cleanup;
-			}
-			v = nv;
-		}
-		if (set_row(st, &v[n]) != 0)
-			goto cleanup;
-		n++;
-	}
-	if (src != SQLITE_DONE) {
-		report(cat, "cannot list sets");
+	if (collect_rows(cat, st, sizeof(struct catalog_set), set_row_cb, &v,
+	    &n, "list sets") != 0)
 		goto cleanup;
-	}
 	*out = v;
 	*np = n;
 	v = NULL;
