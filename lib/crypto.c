@@ -9,13 +9,11 @@
 #include <gcrypt.h>
 
 #include "crypto.h"
+#include "scrypt.h"
 #include "warnp.h"
 
 /* Size of the secure memory pool: keys and passphrases only. */
 #define SECMEM_POOL (64 * 1024)
-
-/* libgcrypt's scrypt with r = 1 (kept for the RFC 7914 test vectors). */
-#define KDF_SCRYPT_R1 41
 
 static int crypto_initialised;
 
@@ -472,35 +470,9 @@ crypto_scrypt_params(const void *pw, size_t pwlen, const void *salt,
     size_t saltlen, uint64_t n, unsigned r, unsigned p, void *out,
     size_t outlen)
 {
-	static const uint8_t empty[1];
-	gcry_error_t e;
-	int algo;
 
-	if (r == 8)
-		algo = GCRY_KDF_SCRYPT;
-	else if (r == 1)
-		algo = KDF_SCRYPT_R1;
-	else {
-		warn0("scrypt: r = %u is not supported by libgcrypt", r);
-		return (-1);
-	}
-	/* Cap memory at 128 * r * N = 4 GiB (N = 2^22 with r = 8). */
-	if (n < 2 || (n & (n - 1)) != 0 || n > ((uint64_t)1 << 22) ||
-	    n > ULONG_MAX || p < 1 || p > 1024) {
-		warn0("scrypt: parameters out of range");
-		return (-1);
-	}
-	if (pw == NULL)
-		pw = empty;
-	if (salt == NULL)
-		salt = empty;
-	if ((e = gcry_kdf_derive(pw, pwlen, algo, (int)n, salt, saltlen, p,
-	    outlen, out)) != 0) {
-		warn0("scrypt failed: %s", gcry_strerror(e));
-		explicit_bzero(out, outlen);
-		return (-1);
-	}
-	return (0);
+	return (scrypt_derive(pw, pwlen, salt, saltlen, n, r, p, out,
+	    outlen));
 }
 
 int

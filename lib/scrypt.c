@@ -1,0 +1,296 @@
+/*
+ * scrypt.c: scrypt (RFC 7914), the passphrase KDF of age.
+ *
+ * libgcrypt has scrypt, but takes its 128 * r * N bytes of scratch memory
+ * (256 MiB at age's work factor 18) from malloc in 4 KiB pages: on a
+ * virtual machine the page faults alone cost as much as the hashing.
+ * Here the scratch area is one mapping asking for transparent huge pages,
+ * kept out of core dumps and wiped before it is returned.  The mixing
+ * follows the RFC; on x86-64 Salsa20/8 runs on SSE2 vectors, with each
+ * 64-byte block's words stored in the diagonal order those vectors want
+ * (Colin Percival's layout), else on plain 32-bit words.  Tested against
+ * the RFC 7914 vectors and the age test vectors.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "crypto.h"
+#include "scrypt.h"
+#include "warnp.h"
+
+static inline uint32_t
+le32dec(const uint8_t *p)
+{
+
+	return ((uint32_t)p[0] | ((uint32_t)p[1] << 8) |
+	    ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24));
+}
+
+static inline void
+le32enc(uint8_t *p, uint32_t x)
+{
+
+	p[0] = (uint8_t)x;
+	p[1] = (uint8_t)(x >> 8);
+	p[2] = (uint8_t)(x >> 16);
+	p[3] = (uint8_t)(x >> 24);
+}
+
+/*
+ * PBKDF2-HMAC-SHA-256 with one iteration (all scrypt needs):
+ * T_i = HMAC(pw, salt || INT(i)).  buf holds saltlen + 4 bytes.
+ */
+static int
+pbkdf2_1(const void *pw, size_t pwlen, const void *salt, size_t saltlen,
+    uint8_t *buf, uint8_t *out, size_t outlen)
+{
+	uint8_t t[CRYPTO_SHA256_LEN];
+	uint32_t i;
+	size_t n;
+
+	if (saltlen > 0)
+		memcpy(buf, salt, saltlen);
+	for (i = 1; outlen > 0; i++) {
+		buf[saltlen] = (uint8_t)(i >> 24);
+		buf[saltlen + 1] = (uint8_t)(i >> 16);
+		buf[saltlen + 2] = (uint8_t)(i >> 8);
+		buf[saltlen + 3] = (uint8_t)i;
+		if (crypto_hmac_sha256(pw, pwlen, buf, saltlen + 4, t) != 0) {
+			explicit_bzero(t, sizeof(t));
+			return (-1);
+		}
+		n = outlen < sizeof(t) ? outlen : sizeof(t);
+		memcpy(out, t, n);
+		out += n;
+		outlen -= n;
+	}
+	explicit_bzero(t, sizeof(t));
+	return (0);
+}
+
+/* Which word of a 64-byte block is kept at position i: diagonal order
+ * for the SSE2 Salsa20 (position i holds word 5i mod 16, so each vector
+ * is a diagonal of the 4x4 matrix), natural order for the portable one. */
+#if defined(__SSE2__)
+#define WORD_AT(i) (((i) * 5) & 15)
+#else
+#define WORD_AT(i) (i)
+#endif
+
+#if defined(__SSE2__)
+/* Salsa20/8 of B xor X into B (both 64 bytes, diagonal order). */
+static inline void
+salsa20_8_xor(__m128i B[4], const __m128i X[4])
+{
+	__m128i X0, X1, X2, X3, T;
+	int i;
+
+	X0 = B[0] = _mm_xor_si128(B[0], X[0]);
+	X1 = B[1] = _mm_xor_si128(B[1], X[1]);
+	X2 = B[2] = _mm_xor_si128(B[2], X[2]);
+	X3 = B[3] = _mm_xor_si128(B[3], X[3]);
+#define R(a, b, c, s)							\
+	T = _mm_add_epi32(b, c);					\
+	a = _mm_xor_si128(a, _mm_slli_epi32(T, s));			\
+	a = _mm_xor_si128(a, _mm_srli_epi32(T, 32 - s))
+	for (i = 0; i < 8; i += 2) {
+		/* Columns. */
+		R(X1, X0, X3, 7);
+		R(X2, X1, X0, 9);
+		R(X3, X2, X1, 13);
+		R(X0, X3, X2, 18);
+		X1 = _mm_shuffle_epi32(X1, 0x93);
+		X2 = _mm_shuffle_epi32(X2, 0x4E);
+		X3 = _mm_shuffle_epi32(X3, 0x39);
+		/* Rows. */
+		R(X3, X0, X1, 7);
+		R(X2, X3, X0, 9);
+		R(X1, X2, X3, 13);
+		R(X0, X1, X2, 18);
+		X1 = _mm_shuffle_epi32(X1, 0x39);
+		X2 = _mm_shuffle_epi32(X2, 0x4E);
+		X3 = _mm_shuffle_epi32(X3, 0x93);
+	}
+#undef R
+	B[0] = _mm_add_epi32(B[0], X0);
+	B[1] = _mm_add_epi32(B[1], X1);
+	B[2] = _mm_add_epi32(B[2], X2);
+	B[3] = _mm_add_epi32(B[3], X3);
+}
+
+typedef __m128i block_t[4];
+#define BLOCK_XOR_COPY(d, s) do {					\
+	(d)[0] = _mm_xor_si128((d)[0], (s)[0]);				\
+	(d)[1] = _mm_xor_si128((d)[1], (s)[1]);				\
+	(d)[2] = _mm_xor_si128((d)[2], (s)[2]);				\
+	(d)[3] = _mm_xor_si128((d)[3], (s)[3]);				\
+} while (0)
+#else
+#define ROTL(a, b) (((a) << (b)) | ((a) >> (32 - (b))))
+
+/* Salsa20/8 of B xor X into B (16 words each, natural order). */
+static inline void
+salsa20_8_xor(uint32_t B[16], const uint32_t X[16])
+{
+	uint32_t x[16];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		x[i] = B[i] ^= X[i];
+	for (i = 0; i < 8; i += 2) {
+		x[4] ^= ROTL(x[0] + x[12], 7);  x[8] ^= ROTL(x[4] + x[0], 9);
+		x[12] ^= ROTL(x[8] + x[4], 13); x[0] ^= ROTL(x[12] + x[8], 18);
+		x[9] ^= ROTL(x[5] + x[1], 7);   x[13] ^= ROTL(x[9] + x[5], 9);
+		x[1] ^= ROTL(x[13] + x[9], 13); x[5] ^= ROTL(x[1] + x[13], 18);
+		x[14] ^= ROTL(x[10] + x[6], 7); x[2] ^= ROTL(x[14] + x[10], 9);
+		x[6] ^= ROTL(x[2] + x[14], 13); x[10] ^= ROTL(x[6] + x[2], 18);
+		x[3] ^= ROTL(x[15] + x[11], 7); x[7] ^= ROTL(x[3] + x[15], 9);
+		x[11] ^= ROTL(x[7] + x[3], 13); x[15] ^= ROTL(x[11] + x[7], 18);
+		x[1] ^= ROTL(x[0] + x[3], 7);   x[2] ^= ROTL(x[1] + x[0], 9);
+		x[3] ^= ROTL(x[2] + x[1], 13);  x[0] ^= ROTL(x[3] + x[2], 18);
+		x[6] ^= ROTL(x[5] + x[4], 7);   x[7] ^= ROTL(x[6] + x[5], 9);
+		x[4] ^= ROTL(x[7] + x[6], 13);  x[5] ^= ROTL(x[4] + x[7], 18);
+		x[11] ^= ROTL(x[10] + x[9], 7); x[8] ^= ROTL(x[11] + x[10], 9);
+		x[9] ^= ROTL(x[8] + x[11], 13); x[10] ^= ROTL(x[9] + x[8], 18);
+		x[12] ^= ROTL(x[15] + x[14], 7); x[13] ^= ROTL(x[12] + x[15], 9);
+		x[14] ^= ROTL(x[13] + x[12], 13); x[15] ^= ROTL(x[14] + x[13], 18);
+	}
+	for (i = 0; i < 16; i++)
+		B[i] += x[i];
+}
+
+typedef uint32_t block_t[16];
+#define BLOCK_XOR_COPY(d, s) do {					\
+	int k_;								\
+	for (k_ = 0; k_ < 16; k_++)					\
+		(d)[k_] ^= (s)[k_];					\
+} while (0)
+#endif
+
+/*
+ * BlockMix (RFC 7914 section 4) of the 2r blocks of in into out: the
+ * even-numbered results first, then the odd ones.
+ */
+static void
+blockmix(const block_t *in, block_t *out, size_t r)
+{
+	block_t X;
+	size_t i;
+
+	memcpy(X, in[2 * r - 1], sizeof(X));
+	for (i = 0; i < 2 * r; i += 2) {
+		salsa20_8_xor(X, in[i]);
+		memcpy(out[i / 2], X, sizeof(X));
+		salsa20_8_xor(X, in[i + 1]);
+		memcpy(out[r + i / 2], X, sizeof(X));
+	}
+}
+
+/* Integerify: the low 32 bits of the last block's first word (word 0
+ * stays in place in either order). */
+static inline uint32_t
+integerify(const block_t *b, size_t r)
+{
+
+	return (((const uint32_t *)b[2 * r - 1])[0]);
+}
+
+/*
+ * ROMix (RFC 7914 section 5) of the 128 * r bytes at buf, with V (N
+ * blocks of 2r) and XY (4r blocks) as scratch.
+ */
+static void
+romix(uint8_t *buf, size_t r, uint32_t n, block_t *V, block_t *XY)
+{
+	block_t *X = XY, *Y = XY + 2 * r;
+	uint32_t *w, i, j;
+	size_t k, b;
+
+	/* Into words, in the order the mixing wants them. */
+	for (b = 0; b < 2 * r; b++) {
+		w = (uint32_t *)X[b];
+		for (k = 0; k < 16; k++)
+			w[k] = le32dec(buf + (b * 16 + WORD_AT(k)) * 4);
+	}
+	for (i = 0; i < n; i += 2) {
+		memcpy(V + (size_t)i * 2 * r, X, 128 * r);
+		blockmix(X, Y, r);
+		memcpy(V + (size_t)(i + 1) * 2 * r, Y, 128 * r);
+		blockmix(Y, X, r);
+	}
+	for (i = 0; i < n; i += 2) {
+		j = integerify(X, r) & (n - 1);
+		for (b = 0; b < 2 * r; b++)
+			BLOCK_XOR_COPY(X[b], V[(size_t)j * 2 * r + b]);
+		blockmix(X, Y, r);
+		j = integerify(Y, r) & (n - 1);
+		for (b = 0; b < 2 * r; b++)
+			BLOCK_XOR_COPY(Y[b], V[(size_t)j * 2 * r + b]);
+		blockmix(Y, X, r);
+	}
+	for (b = 0; b < 2 * r; b++) {
+		w = (uint32_t *)X[b];
+		for (k = 0; k < 16; k++)
+			le32enc(buf + (b * 16 + WORD_AT(k)) * 4, w[k]);
+	}
+}
+
+int
+scrypt_derive(const void *pw, size_t pwlen, const void *salt, size_t saltlen,
+    uint64_t n, unsigned r, unsigned p, void *out, size_t outlen)
+{
+	size_t blen, vlen, xylen, slen, total;
+	uint8_t *area, *B, *S;
+	block_t *V, *XY;
+	unsigned i;
+	int rc = -1;
+
+	if (n < 2 || (n & (n - 1)) != 0 || n > ((uint64_t)1 << 22) ||
+	    r < 1 || r > 32 || p < 1 || p > 1024 || outlen == 0 ||
+	    outlen > 1024 || saltlen > 4096) {
+		warn0("scrypt: parameters out of range");
+		return (-1);
+	}
+	blen = (size_t)p * 128 * r;
+	vlen = (size_t)n * 128 * r;
+	xylen = (size_t)256 * r;
+	slen = (saltlen > blen ? saltlen : blen) + 4;
+	/* V first: the mapping is page aligned, and so is every block. */
+	total = vlen + xylen + blen + slen;
+	area = mmap(NULL, total, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (area == MAP_FAILED) {
+		warnp("scrypt: cannot map %zu MiB", total >> 20);
+		return (-1);
+	}
+#ifdef MADV_HUGEPAGE
+	(void)madvise(area, total, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_DONTDUMP
+	(void)madvise(area, total, MADV_DONTDUMP);
+#endif
+	V = (block_t *)(void *)area;
+	XY = (block_t *)(void *)(area + vlen);
+	B = area + vlen + xylen;
+	S = B + blen;
+
+	if (pbkdf2_1(pw, pwlen, salt, saltlen, S, B, blen) != 0)
+		goto done;
+	for (i = 0; i < p; i++)
+		romix(B + (size_t)i * 128 * r, r, (uint32_t)n, V, XY);
+	if (pbkdf2_1(pw, pwlen, B, blen, S, out, outlen) != 0)
+		goto done;
+	rc = 0;
+done:
+	if (rc != 0)
+		explicit_bzero(out, outlen);
+	explicit_bzero(area, total);
+	munmap(area, total);
+	return (rc);
+}
