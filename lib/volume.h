@@ -313,6 +313,12 @@ uint64_t volume_reader_warnings(const struct volume_reader *);
  * rewrapped header) checks the payload with set_object_check.
  */
 void volume_reader_whole_hash_only(struct volume_reader *);
+/*
+ * volume_reader_no_hash(r): hash nothing of the object (for a caller that
+ * checked the object's size and SHA-256 already): volume_reader_finish
+ * then gives zeros for both hashes.  Call before the first volume_next.
+ */
+void volume_reader_no_hash(struct volume_reader *);
 
 /* volume_reader_status(r): how reading went so far. */
 enum volume_status volume_reader_status(const struct volume_reader *);

@@ -5,6 +5,7 @@
 #include "compat.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <jansson.h>
@@ -179,6 +180,59 @@ cli_identity_load(struct cli *cli, const struct cli_identity *id)
 		age_identities_free(ids);
 		return (NULL);
 	}
+	return (ids);
+}
+
+struct cli_unlock {
+	struct cli *cli;
+	const struct cli_identity *id;
+	struct age_identities *ids;
+	pthread_t thr;
+	int running;
+};
+
+static void *
+unlock_main(void *cookie)
+{
+	struct cli_unlock *u = cookie;
+
+	u->ids = cli_identity_load(u->cli, u->id);
+	return (NULL);
+}
+
+struct cli_unlock *
+cli_identity_start(struct cli *cli, const struct cli_identity *id)
+{
+	struct cli_unlock *u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
+		warnp("cannot allocate memory");
+		return (NULL);
+	}
+	u->cli = cli;
+	u->id = id;
+	/* A prompt needs the terminal, and the caller's progress line
+	 * would mix with it: only a passphrase from a file or descriptor
+	 * is used in the background. */
+	if ((id->src.file != NULL || id->src.fd >= 0) &&
+	    pthread_create(&u->thr, NULL, unlock_main, u) == 0)
+		u->running = 1;
+	return (u);
+}
+
+struct age_identities *
+cli_identity_finish(struct cli_unlock *u)
+{
+	struct age_identities *ids;
+
+	if (u == NULL)
+		return (NULL);
+	if (u->running)
+		(void)pthread_join(u->thr, NULL);
+	else
+		u->ids = cli_identity_load(u->cli, u->id);
+	ids = u->ids;
+	free(u);
 	return (ids);
 }
 

@@ -74,6 +74,20 @@ struct age_identities *cli_identity_load(struct cli *,
     const struct cli_identity *);
 
 /*
+ * cli_identity_start(cli, id): begin loading the identity as
+ * cli_identity_load does: in a thread of its own when the passphrase
+ * comes from a file or a descriptor (the scrypt unlock, about a second,
+ * then overlaps the caller's work), else later in cli_identity_finish (a
+ * prompt needs the terminal).  id must outlive the call to finish.  NULL
+ * (reported) when out of memory.
+ * cli_identity_finish(u): wait for it; the identity (the caller's to
+ * free) or NULL (reported).  Frees u; finish(NULL) is NULL.
+ */
+struct cli_unlock *cli_identity_start(struct cli *,
+    const struct cli_identity *);
+struct age_identities *cli_identity_finish(struct cli_unlock *);
+
+/*
  * cli_manifest_load(v, h, ids, entries, n): read and decrypt the manifest
  * of set h into a newly allocated array sorted by raw path (release with
  * cli_manifest_free).  Returns 0, -1 (reported: an error), or -2

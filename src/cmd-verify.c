@@ -64,6 +64,7 @@ struct verify {
 	struct cli_vault *v;
 	const struct cli_identity *id;
 	struct age_identities *ids;
+	struct cli_unlock *unlock;      /* --deep: the identity, loading */
 	int deep, json, progress;
 	json_t *out;                    /* the array of results (--json) */
 };
@@ -288,7 +289,10 @@ deep_volume(struct verify *vf, struct result *res, const struct set_header *h,
 		broken = 1;
 		goto done;
 	}
-	volume_reader_whole_hash_only(vr);
+	if (*checked)
+		volume_reader_no_hash(vr);
+	else
+		volume_reader_whole_hash_only(vr);
 	for (;;) {
 		if ((r = volume_next(vr, &info)) < 0) {
 			broken = 1;
@@ -348,7 +352,9 @@ deep_volume(struct verify *vf, struct result *res, const struct set_header *h,
 		broken = 1;
 	/* The object's size and hash from this read; a header rewrapped
 	 * since is told from damage by set_object_check (a second read). */
-	if (!broken && vres.size != obj->size) {
+	if (*checked) {
+		/* Checked before the deep read (verify_objects_deep). */
+	} else if (!broken && vres.size != obj->size) {
 		*ost = SET_OBJECT_SIZE;
 		*checked = 1;
 	} else if (!broken && crypto_memeq(vres.sha256, obj->sha256, 32)) {
@@ -388,10 +394,16 @@ verify_deep(struct verify *vf, struct result *res, const struct set_header *h,
 	unsigned volno;
 	int r;
 
-	if (vf->ids == NULL &&
-	    (vf->ids = cli_identity_load(vf->cli, vf->id)) == NULL) {
-		res->error = 1;
-		return;
+	if (vf->ids == NULL) {
+		if (vf->unlock != NULL) {
+			vf->ids = cli_identity_finish(vf->unlock);
+			vf->unlock = NULL;
+		} else
+			vf->ids = cli_identity_load(vf->cli, vf->id);
+		if (vf->ids == NULL) {
+			res->error = 1;
+			return;
+		}
 	}
 	if ((r = cli_manifest_load(vf->v, h, vf->ids, &ents, &n)) != 0) {
 		if (r == -2)
@@ -465,7 +477,11 @@ object_cb(void *cookie, const struct set_object *obj,
  * --deep: check every object's size and SHA-256 as set_verify_objects
  * does, but the volumes' from the deep read itself (one pass over each
  * instead of two), then report them all to object_cb in set order.
- * Returns the number of bad objects, or -1 (reported).
+ * While the identity is still being unlocked (cli_identity_start), the
+ * volumes are checked first instead, on this thread, and the deep read
+ * hashes nothing: the second read is of a local file, and the hashing
+ * overlaps the unlock.  Returns the number of bad objects, or -1
+ * (reported).
  */
 static int
 verify_objects_deep(struct verify *vf, struct result *res,
@@ -481,7 +497,8 @@ verify_objects_deep(struct verify *vf, struct result *res,
 		goto cleanup;
 	}
 	for (i = 0; i < h->nobjects; i++) {
-		if (h->objects[i].role == SET_ROLE_VOLUME)
+		if (h->objects[i].role == SET_ROLE_VOLUME &&
+		    vf->unlock == NULL)
 			continue;
 		if (set_object_check(vf->v->target, h->host, h->label,
 		    &h->objects[i], &ost[i]) != 0)
@@ -745,6 +762,8 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 		    "--passphrase-fd are exclusive"));
 	if (cli_vault_open(cli, &v) != 0)
 		goto cleanup;
+	if (vf.deep && (vf.unlock = cli_identity_start(cli, &id)) == NULL)
+		goto cleanup;
 	vf.cli = cli;
 	vf.v = &v;
 	vf.id = &id;
@@ -786,6 +805,8 @@ cleanup:
 	json_decref(vf.out);
 	catalog_set_list_free(sets, n);
 	age_identities_free(vf.ids);
+	if (vf.unlock != NULL)
+		age_identities_free(cli_identity_finish(vf.unlock));
 	cli_vault_close(&v);
 	return (rc);
 }

@@ -107,7 +107,8 @@ volume_objhash_update(struct volume_objhash *h, const void *buf, size_t len)
 	uint8_t *np;
 	size_t ns, skip;
 
-	crypto_sha256_update(h->all, buf, len);
+	if (h->all != NULL)
+		crypto_sha256_update(h->all, buf, len);
 	if (h->payload == NULL) {
 		/* Whole object only (volume_reader_whole_hash_only). */
 	} else if (h->hdr == UINT64_MAX) {

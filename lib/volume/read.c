@@ -881,6 +881,17 @@ volume_reader_whole_hash_only(struct volume_reader *r)
 	r->oh.payload = NULL;
 }
 
+void
+volume_reader_no_hash(struct volume_reader *r)
+{
+
+	if (r->pipe != NULL)
+		return;
+	crypto_sha256_free(r->oh.all);
+	crypto_sha256_free(r->oh.payload);
+	r->oh.all = r->oh.payload = NULL;
+}
+
 enum volume_status
 volume_reader_status(const struct volume_reader *r)
 {
@@ -911,7 +922,8 @@ volume_reader_finish(struct volume_reader *r, struct volume_result *res)
 		res->header_len = r->oh.hdr;
 		res->tar_bytes = r->tar_bytes;
 		res->entries = r->entries;
-		crypto_sha256_final(r->oh.all, res->sha256);
+		if (r->oh.all != NULL)
+			crypto_sha256_final(r->oh.all, res->sha256);
 		if (r->oh.payload != NULL)
 			crypto_sha256_final(r->oh.payload,
 			    res->payload_sha256);

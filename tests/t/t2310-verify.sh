@@ -88,6 +88,18 @@ test_expect_success 'verify --deep of an incremental checks only its own data' '
 	test_grep "2 unchanged files are held by earlier sets" err
 '
 
+test_expect_success 'verify --deep with a wrong passphrase fails, unlocking aside' '
+	echo "not the passphrase of this home" >wrong &&
+	chmod 600 wrong &&
+	test_expect_code 1 coffer verify --deep --passphrase-file wrong f1 \
+		>out 2>err &&
+	test_grep -i "passphrase" err &&
+	test_grep -v "^$host/f1: ok" out &&
+	test_expect_code 1 coffer verify --deep --passphrase-file nosuch f1 \
+		>out 2>err &&
+	test_grep "nosuch" err
+'
+
 test_expect_success 'a flipped byte in a volume: exit 3 naming the volume' '
 	size=$(stat -c %s "$VOL") &&
 	flip "$VOL" $((size / 2)) &&
