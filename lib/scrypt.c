@@ -174,21 +174,26 @@ typedef uint32_t block_t[16];
 #endif
 
 /*
- * BlockMix (RFC 7914 section 4) of the 2r blocks of in into out: the
- * even-numbered results first, then the odd ones.
+ * BlockMix (RFC 7914 section 4) of the 2r blocks of in, each first xored
+ * with the same block of v when v is not NULL (ROMix's second loop), into
+ * out: the even-numbered results first, then the odd ones.  out must not
+ * overlap in or v.
  */
-static void
-blockmix(const block_t *in, block_t *out, size_t r)
+static inline void
+blockmix(const block_t *in, const block_t *v, block_t *out, size_t r)
 {
-	block_t X;
+	block_t X, T;
 	size_t i;
 
 	memcpy(X, in[2 * r - 1], sizeof(X));
-	for (i = 0; i < 2 * r; i += 2) {
-		salsa20_8_xor(X, in[i]);
-		memcpy(out[i / 2], X, sizeof(X));
-		salsa20_8_xor(X, in[i + 1]);
-		memcpy(out[r + i / 2], X, sizeof(X));
+	if (v != NULL)
+		BLOCK_XOR_COPY(X, v[2 * r - 1]);
+	for (i = 0; i < 2 * r; i++) {
+		memcpy(T, in[i], sizeof(T));
+		if (v != NULL)
+			BLOCK_XOR_COPY(T, v[i]);
+		salsa20_8_xor(X, T);
+		memcpy(out[(i & 1) * r + i / 2], X, sizeof(X));
 	}
 }
 
@@ -218,21 +223,19 @@ romix(uint8_t *buf, size_t r, uint32_t n, block_t *V, block_t *XY)
 		for (k = 0; k < 16; k++)
 			w[k] = le32dec(buf + (b * 16 + WORD_AT(k)) * 4);
 	}
-	for (i = 0; i < n; i += 2) {
-		memcpy(V + (size_t)i * 2 * r, X, 128 * r);
-		blockmix(X, Y, r);
-		memcpy(V + (size_t)(i + 1) * 2 * r, Y, 128 * r);
-		blockmix(Y, X, r);
-	}
+	/* V_0 = X, V_i+1 = BlockMix(V_i), X = BlockMix(V_N-1): mixed in
+	 * place, without copies. */
+	memcpy(V, X, 128 * r);
+	for (i = 0; i < n - 1; i++)
+		blockmix(V + (size_t)i * 2 * r, NULL, V + (size_t)(i + 1) * 2 * r,
+		    r);
+	blockmix(V + (size_t)(n - 1) * 2 * r, NULL, X, r);
+	/* X = BlockMix(X xor V_j), j = Integerify(X) mod N. */
 	for (i = 0; i < n; i += 2) {
 		j = integerify(X, r) & (n - 1);
-		for (b = 0; b < 2 * r; b++)
-			BLOCK_XOR_COPY(X[b], V[(size_t)j * 2 * r + b]);
-		blockmix(X, Y, r);
+		blockmix(X, V + (size_t)j * 2 * r, Y, r);
 		j = integerify(Y, r) & (n - 1);
-		for (b = 0; b < 2 * r; b++)
-			BLOCK_XOR_COPY(Y[b], V[(size_t)j * 2 * r + b]);
-		blockmix(Y, X, r);
+		blockmix(Y, V + (size_t)j * 2 * r, X, r);
 	}
 	for (b = 0; b < 2 * r; b++) {
 		w = (uint32_t *)X[b];
