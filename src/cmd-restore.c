@@ -18,6 +18,7 @@
 #include "backup.h"
 #include "base64.h"
 #include "cli.h"
+#include "cli-set.h"
 #include "config.h"
 #include "home.h"
 #include "keys.h"
@@ -219,36 +220,6 @@ print_problems(const char *kind, const struct restore_problem *p, size_t n)
 }
 
 
-struct getpass_ctx {
-	const struct passphrase_source *src;
-	const char *path;
-};
-
-static ssize_t
-identity_getpass(void *cookie, char *buf, size_t size)
-{
-	struct getpass_ctx *ctx = cookie;
-	char prompt[512];
-	char *pass;
-	size_t len = 0;
-	ssize_t rc = -1;
-
-	snprintf(prompt, sizeof(prompt), "Enter passphrase for identity "
-	    "file '%s': ", ctx->path);
-	if ((pass = passphrase_read(ctx->src, prompt, 0, &len)) == NULL)
-		return (-1);
-	if (len >= size) {
-		warn0("passphrase for '%s' is too long", ctx->path);
-		goto cleanup;
-	}
-	memcpy(buf, pass, len);
-	buf[len] = '\0';
-	rc = (ssize_t)len;
-cleanup:
-	passphrase_free(pass, len);
-	return (rc);
-}
-
 /* Strip leading and trailing slashes of a PATH argument (in place). */
 static char *
 clean_path(char *p)
@@ -266,13 +237,12 @@ clean_path(char *p)
 int
 cmd_restore(int argc, char **argv, struct cli *cli)
 {
-	struct passphrase_source src = { NULL, -1 };
+	struct cli_identity id = { { NULL, -1 }, NULL };
 	struct restore_opts o;
 	struct restore_report rep;
 	struct vault_info vi;
 	struct plan_out po = { 0, NULL };
 	struct snap sn;
-	struct getpass_ctx gp;
 	struct age_identities *ids = NULL;
 	struct sign_pinned *pinned = NULL;
 	struct target *t = NULL;
@@ -312,10 +282,10 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 			identity = optarg;
 			break;
 		case OPT_PASSFILE:
-			src.file = optarg;
+			id.src.file = optarg;
 			break;
 		case OPT_PASSFD:
-			if (cli_parse_fd(optarg, &src.fd) != 0)
+			if (cli_parse_fd(optarg, &id.src.fd) != 0)
 				return (cli_usage_error(usage, "bad "
 				    "descriptor '%s'", optarg));
 			break;
@@ -335,7 +305,7 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 			return (cli_usage_error(usage, "bad option"));
 		}
 	}
-	if (src.file != NULL && src.fd != -1)
+	if (id.src.file != NULL && id.src.fd != -1)
 		return (cli_usage_error(usage, "--passphrase-file and "
 		    "--passphrase-fd exclude each other"));
 	if (undo != NULL) {
@@ -400,17 +370,8 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 	}
 
 	/* The identity: -i FILE, else the vault's protected identity. */
-	if (identity != NULL) {
-		gp.src = &src;
-		gp.path = identity;
-		if ((ids = age_identities_new()) == NULL)
-			goto done;
-		if (age_identities_load_file(ids, identity, identity_getpass,
-		    &gp) != 0) {
-			warn0("cannot load identities from '%s'", identity);
-			goto done;
-		}
-	} else if ((ids = keys_load_identity(cli->home, &src)) == NULL)
+	id.file = identity;
+	if ((ids = cli_identity_load(cli, &id)) == NULL)
 		goto done;
 
 	sn.cli = cli;
