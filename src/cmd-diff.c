@@ -172,7 +172,7 @@ cmd_diff(int argc, char **argv, struct cli *cli)
 		cli_usage(usage, stdout);
 		return (EXIT_OK);
 	}
-	while ((c = getopt_long(argc, argv, "+hi:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hi:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o.json = 1;

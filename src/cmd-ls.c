@@ -170,7 +170,7 @@ cmd_ls(int argc, char **argv, struct cli *cli)
 		cli_usage(usage, stdout);
 		return (EXIT_OK);
 	}
-	while ((c = getopt_long(argc, argv, "+hli:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hli:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;

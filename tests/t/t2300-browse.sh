@@ -150,6 +150,18 @@ test_expect_success 'ls PATH lists only that subtree' '
 	test_grep "no path" err
 '
 
+test_expect_success 'ls and diff take their options after the sets too' '
+	coffer ls incr1 "/$P/d" --passphrase-file pass >out &&
+	printf "%s\n" "$P/d" "$P/d/b" >expect &&
+	test_cmp expect out &&
+	coffer ls full1 --json --passphrase-file pass >out &&
+	py "\"$P/a\" in [e.get(\"path\") for e in j]" out &&
+	coffer diff full1 incr1 --json --passphrase-file pass >out &&
+	py "[e[\"path\"] for e in j[\"added\"]] == [\"$P/new\"]" out &&
+	coffer ls --passphrase-file pass -- incr1 "$P/d" >out &&
+	test_cmp expect out
+'
+
 test_expect_success 'ls --json gives path or path_b64 with the raw bytes' '
 	coffer ls --json --passphrase-file pass full1 >out &&
 	py "\"$P/nl\\nname\" in [e.get(\"path\") for e in j]" out &&
