@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "passphrase.h"
 #include "config.h"
 #include "home.h"
 #include "lock.h"
@@ -69,6 +70,25 @@ cli_parse_fd(const char *s, int *fd)
 		return -1;
 	*fd = (int)v;
 	return 0;
+}
+
+int
+cli_passphrase_opt(int c, const char *arg, struct passphrase_source *src,
+    const char *const *usage)
+{
+
+	if (c == CLI_OPT_PASSFILE)
+		src->file = arg;
+	else if (cli_parse_fd(arg, &src->fd) != 0) {
+		cli_usage_error(usage, "bad descriptor '%s'", arg);
+		return (-1);
+	}
+	if (src->file != NULL && src->fd >= 0) {
+		cli_usage_error(usage, "--passphrase-file and --passphrase-fd "
+		    "are exclusive");
+		return (-1);
+	}
+	return (0);
 }
 
 int

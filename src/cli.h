@@ -149,6 +149,22 @@ const char *cli_vault_path(struct cli *);
  * 0, or -1 when s is not one. */
 int cli_parse_fd(const char *, int *);
 
+/* --passphrase-file FILE and --passphrase-fd N, for an option table; the
+ * values are outside the range of short options. */
+enum { CLI_OPT_PASSFILE = 0x1000, CLI_OPT_PASSFD };
+#define CLI_PASSPHRASE_OPTIONS						\
+	{ "passphrase-file", required_argument, NULL, CLI_OPT_PASSFILE },	\
+	{ "passphrase-fd", required_argument, NULL, CLI_OPT_PASSFD }
+
+struct passphrase_source;
+/*
+ * cli_passphrase_opt(c, arg, src, usage): take option c (CLI_OPT_PASSFILE
+ * or CLI_OPT_PASSFD) with its argument into src.  A bad descriptor, or
+ * both options, is a usage error (reported with usage): -1, else 0.
+ */
+int cli_passphrase_opt(int, const char *, struct passphrase_source *,
+    const char *const *);
+
 /* cli_is_tty(fd): isatty that tolerates errors. */
 int cli_is_tty(int);
 

@@ -148,8 +148,7 @@ cmd_diff(int argc, char **argv, struct cli *cli)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'f' },
-		{ "passphrase-fd", required_argument, NULL, 'F' },
+		CLI_PASSPHRASE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,13 +179,10 @@ cmd_diff(int argc, char **argv, struct cli *cli)
 		case 'i':
 			id.file = optarg;
 			break;
-		case 'f':
-			id.src.file = optarg;
-			break;
-		case 'F':
-			if (cli_parse_fd(optarg, &id.src.fd) != 0)
-				return (cli_usage_error(usage, "bad descriptor "
-				    "'%s'", optarg));
+		case CLI_OPT_PASSFILE:
+		case CLI_OPT_PASSFD:
+			if (cli_passphrase_opt(c, optarg, &id.src, usage) != 0)
+				return (EXIT_USAGE);
 			break;
 		default:
 			return (cli_usage_error(usage, "unknown option"));
@@ -194,9 +190,6 @@ cmd_diff(int argc, char **argv, struct cli *cli)
 	}
 	if (argc - optind != 2)
 		return (cli_usage_error(usage, "two sets needed"));
-	if (id.src.file != NULL && id.src.fd >= 0)
-		return (cli_usage_error(usage, "--passphrase-file and "
-		    "--passphrase-fd are exclusive"));
 	if (cli_vault_open(cli, &v) != 0)
 		goto cleanup;
 	if ((rc = load(cli, &v, argv[optind], &id, &ids, &ha, &a, &na)) !=

@@ -100,8 +100,7 @@ cmd_init(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
 		{ "vault", required_argument, NULL, 'V' },
-		{ "passphrase-file", required_argument, NULL, 'f' },
-		{ "passphrase-fd", required_argument, NULL, 'F' },
+		CLI_PASSPHRASE_OPTIONS,
 		{ "recipients", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -126,13 +125,10 @@ cmd_init(int argc, char **argv, struct cli *cli)
 		case 'V':
 			vault_opt = optarg;
 			break;
-		case 'f':
-			src.file = optarg;
-			break;
-		case 'F':
-			if (cli_parse_fd(optarg, &src.fd) != 0)
-				return cli_usage_error(usage, "bad descriptor "
-				    "'%s'", optarg);
+		case CLI_OPT_PASSFILE:
+		case CLI_OPT_PASSFD:
+			if (cli_passphrase_opt(c, optarg, &src, usage) != 0)
+				return (EXIT_USAGE);
 			break;
 		case 'R':
 			recipients_file = optarg;
@@ -144,9 +140,6 @@ cmd_init(int argc, char **argv, struct cli *cli)
 	if (optind != argc)
 		return cli_usage_error(usage, "unexpected argument '%s'",
 		    argv[optind]);
-	if (src.file != NULL && src.fd >= 0)
-		return cli_usage_error(usage, "--passphrase-file and "
-		    "--passphrase-fd are exclusive");
 	if (recipients_file != NULL && (src.file != NULL || src.fd >= 0))
 		return cli_usage_error(usage, "a --recipients host holds no "
 		    "identity and needs no passphrase");

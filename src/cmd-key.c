@@ -411,8 +411,7 @@ static int
 key_escrow(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
-		{ "passphrase-file", required_argument, NULL, 'f' },
-		{ "passphrase-fd", required_argument, NULL, 'F' },
+		CLI_PASSPHRASE_OPTIONS,
 		{ "check-file", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -426,13 +425,10 @@ key_escrow(int argc, char **argv, struct cli *cli)
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			src.file = optarg;
-			break;
-		case 'F':
-			if (cli_parse_fd(optarg, &src.fd) != 0)
-				return (cli_usage_error(usage, "bad "
-				    "descriptor '%s'", optarg));
+		case CLI_OPT_PASSFILE:
+		case CLI_OPT_PASSFD:
+			if (cli_passphrase_opt(c, optarg, &src, usage) != 0)
+				return (EXIT_USAGE);
 			break;
 		case 'c':
 			check.file = optarg;
@@ -444,9 +440,6 @@ key_escrow(int argc, char **argv, struct cli *cli)
 	if (optind != argc)
 		return (cli_usage_error(usage, "unexpected argument '%s'",
 		    argv[optind]));
-	if (src.file != NULL && src.fd >= 0)
-		return (cli_usage_error(usage, "--passphrase-file and "
-		    "--passphrase-fd are exclusive"));
 	if (keys_info(cli->home, &info) != 0)
 		goto cleanup;
 	if (!info.has_identity) {
@@ -604,8 +597,7 @@ static int
 key_passphrase(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
-		{ "passphrase-file", required_argument, NULL, 'f' },
-		{ "passphrase-fd", required_argument, NULL, 'F' },
+		CLI_PASSPHRASE_OPTIONS,
 		{ "new-passphrase-file", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -618,13 +610,10 @@ key_passphrase(int argc, char **argv, struct cli *cli)
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			src.file = optarg;
-			break;
-		case 'F':
-			if (cli_parse_fd(optarg, &src.fd) != 0)
-				return (cli_usage_error(usage, "bad "
-				    "descriptor '%s'", optarg));
+		case CLI_OPT_PASSFILE:
+		case CLI_OPT_PASSFD:
+			if (cli_passphrase_opt(c, optarg, &src, usage) != 0)
+				return (EXIT_USAGE);
 			break;
 		case 'n':
 			nsrc.file = optarg;
@@ -636,9 +625,6 @@ key_passphrase(int argc, char **argv, struct cli *cli)
 	if (optind != argc)
 		return (cli_usage_error(usage, "unexpected argument '%s'",
 		    argv[optind]));
-	if (src.file != NULL && src.fd >= 0)
-		return (cli_usage_error(usage, "--passphrase-file and "
-		    "--passphrase-fd are exclusive"));
 	/* With --passphrase-fd, the new passphrase is its next line. */
 	if (nsrc.file == NULL && src.fd >= 0)
 		nsrc.fd = src.fd;

@@ -149,8 +149,7 @@ cmd_ls(int argc, char **argv, struct cli *cli)
 		{ "long", no_argument, NULL, 'l' },
 		{ "deleted", no_argument, NULL, 'D' },
 		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'f' },
-		{ "passphrase-fd", required_argument, NULL, 'F' },
+		CLI_PASSPHRASE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -184,13 +183,10 @@ cmd_ls(int argc, char **argv, struct cli *cli)
 		case 'i':
 			id.file = optarg;
 			break;
-		case 'f':
-			id.src.file = optarg;
-			break;
-		case 'F':
-			if (cli_parse_fd(optarg, &id.src.fd) != 0)
-				return (cli_usage_error(usage, "bad descriptor "
-				    "'%s'", optarg));
+		case CLI_OPT_PASSFILE:
+		case CLI_OPT_PASSFD:
+			if (cli_passphrase_opt(c, optarg, &id.src, usage) != 0)
+				return (EXIT_USAGE);
 			break;
 		default:
 			return (cli_usage_error(usage, "unknown option"));
@@ -199,9 +195,6 @@ cmd_ls(int argc, char **argv, struct cli *cli)
 	if (argc - optind < 1 || argc - optind > 2)
 		return (cli_usage_error(usage, argc - optind < 1 ? "which "
 		    "set?" : "too many arguments"));
-	if (id.src.file != NULL && id.src.fd >= 0)
-		return (cli_usage_error(usage, "--passphrase-file and "
-		    "--passphrase-fd are exclusive"));
 	if (argc - optind == 2) {
 		prefix = argv[optind + 1];
 		while (*prefix == '/')

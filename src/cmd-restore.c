@@ -42,9 +42,7 @@ static const char *const usage[] = {
 };
 
 enum {
-	OPT_PASSFILE = 256,
-	OPT_PASSFD,
-	OPT_DELETE,
+	OPT_DELETE = 256,
 	OPT_HOST,
 	OPT_VERIFY_CMD,
 	OPT_UNDO,
@@ -59,8 +57,7 @@ static const struct option longopts[] = {
 	{ "host", required_argument, NULL, OPT_HOST },
 	{ "verify-cmd", required_argument, NULL, OPT_VERIFY_CMD },
 	{ "identity", required_argument, NULL, 'i' },
-	{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
-	{ "passphrase-fd", required_argument, NULL, OPT_PASSFD },
+	CLI_PASSPHRASE_OPTIONS,
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "undo", required_argument, NULL, OPT_UNDO },
 	{ "force", no_argument, NULL, OPT_FORCE },
@@ -281,13 +278,10 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 				    "twice"));
 			identity = optarg;
 			break;
-		case OPT_PASSFILE:
-			id.src.file = optarg;
-			break;
-		case OPT_PASSFD:
-			if (cli_parse_fd(optarg, &id.src.fd) != 0)
-				return (cli_usage_error(usage, "bad "
-				    "descriptor '%s'", optarg));
+		case CLI_OPT_PASSFILE:
+		case CLI_OPT_PASSFD:
+			if (cli_passphrase_opt(c, optarg, &id.src, usage) != 0)
+				return (EXIT_USAGE);
 			break;
 		case OPT_TO:
 			o.dest = optarg;
@@ -305,9 +299,6 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 			return (cli_usage_error(usage, "bad option"));
 		}
 	}
-	if (id.src.file != NULL && id.src.fd != -1)
-		return (cli_usage_error(usage, "--passphrase-file and "
-		    "--passphrase-fd exclude each other"));
 	if (undo != NULL) {
 		if (optind < argc || o.dest != NULL || dry || del ||
 		    host != NULL)

@@ -706,8 +706,7 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 		{ "all", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'f' },
-		{ "passphrase-fd", required_argument, NULL, 'F' },
+		CLI_PASSPHRASE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -742,13 +741,10 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 		case 'i':
 			id.file = optarg;
 			break;
-		case 'f':
-			id.src.file = optarg;
-			break;
-		case 'F':
-			if (cli_parse_fd(optarg, &id.src.fd) != 0)
-				return (cli_usage_error(usage, "bad descriptor "
-				    "'%s'", optarg));
+		case CLI_OPT_PASSFILE:
+		case CLI_OPT_PASSFD:
+			if (cli_passphrase_opt(c, optarg, &id.src, usage) != 0)
+				return (EXIT_USAGE);
 			break;
 		default:
 			return (cli_usage_error(usage, "unknown option"));
@@ -757,9 +753,6 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 	if (all == (optind < argc))
 		return (cli_usage_error(usage, all ? "--all takes no set" :
 		    "which set? (or --all)"));
-	if (id.src.file != NULL && id.src.fd >= 0)
-		return (cli_usage_error(usage, "--passphrase-file and "
-		    "--passphrase-fd are exclusive"));
 	if (cli_vault_open(cli, &v) != 0)
 		goto cleanup;
 	if (vf.deep && (vf.unlock = cli_identity_start(cli, &id)) == NULL)

@@ -216,4 +216,15 @@ test_expect_success 'diff needs two sets' '
 	test_grep "usage: coffer diff" err
 '
 
+test_expect_success 'passphrase options: one source, a valid descriptor' '
+	for c in ls diff verify restore "key escrow" "key passphrase"; do
+		test_expect_code 2 coffer $c --passphrase-file pass \
+			--passphrase-fd 0 2>err &&
+		test_grep "are exclusive" err &&
+		test_grep "usage: coffer" err &&
+		test_expect_code 2 coffer $c --passphrase-fd abc 2>err &&
+		test_grep "bad descriptor .abc." err || return 1
+	done
+'
+
 test_done
