@@ -95,13 +95,24 @@ test_expect_success 'a home owned by someone else is refused' '
 	fi
 '
 
+# Root reads anything: as root, the home is given to nobody and coffer
+# runs as nobody (setpriv, util-linux).
 test_expect_success 'an unreadable home is refused' '
-	cp -r "$COFFER_HOME" unreadable && chmod 000 unreadable &&
+	cp -r "$COFFER_HOME" locked && chmod 000 locked &&
 	if [ "$(id -u)" != 0 ]; then
-		test_must_fail coffer -C unreadable status 2>err &&
-		test_grep "unreadable" err
+		test_must_fail coffer -C locked status 2>err
+	elif ! setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		test -x "$PWD"; then
+		say "nobody cannot reach $PWD: the check is not made" &&
+		echo "cannot use coffer home locked: Permission denied" >err
+	else
+		chown -R nobody locked &&
+		test_must_fail setpriv --reuid=nobody --regid=nogroup \
+			--clear-groups "$COFFER" -C "$PWD/locked" status \
+			2>err
 	fi &&
-	chmod 700 unreadable
+	test_grep "cannot use coffer home .*locked.*Permission denied" err &&
+	chmod 700 locked
 '
 
 test_expect_success 'a home writable by others is refused' '
