@@ -96,24 +96,26 @@ test_expect_success 'a home owned by someone else is refused' '
 '
 
 # Root reads anything: as root, the home is given to nobody and coffer
-# runs as nobody (setpriv, util-linux).
-test_expect_success 'an unreadable home is refused' '
-	cp -r "$COFFER_HOME" locked && chmod 000 locked &&
-	if [ "$(id -u)" != 0 ]; then
-		test_must_fail coffer -C locked status 2>err
-	elif ! setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		test -x "$PWD"; then
-		say "nobody cannot reach $PWD: the check is not made" &&
-		echo "cannot use coffer home locked: Permission denied" >err
-	else
-		chown -R nobody locked &&
-		test_must_fail setpriv --reuid=nobody --regid=nogroup \
-			--clear-groups "$COFFER" -C "$PWD/locked" status \
-			2>err
-	fi &&
-	test_grep "cannot use coffer home .*locked.*Permission denied" err &&
-	chmod 700 locked
-'
+# runs as nobody (setpriv, util-linux), when nobody can reach this
+# directory.
+if [ "$(id -u)" = 0 ] && ! setpriv --reuid=nobody --regid=nogroup \
+	--clear-groups test -x "$PWD" 2>/dev/null; then
+	test_skip 'an unreadable home is refused' "nobody cannot reach $PWD"
+else
+	test_expect_success 'an unreadable home is refused' '
+		cp -r "$COFFER_HOME" locked && chmod 000 locked &&
+		if [ "$(id -u)" != 0 ]; then
+			test_must_fail coffer -C locked status 2>err
+		else
+			chown -R nobody locked &&
+			test_must_fail setpriv --reuid=nobody \
+				--regid=nogroup --clear-groups "$COFFER" \
+				-C "$PWD/locked" status 2>err
+		fi &&
+		test_grep "cannot use coffer home .*locked.*Permission denied" err &&
+		chmod 700 locked
+	'
+fi
 
 test_expect_success 'a home writable by others is refused' '
 	cp -r "$COFFER_HOME" open && chmod 777 open &&
