@@ -40,6 +40,7 @@ struct ent {
 	struct stat old;
 	int typechange;                         /* remove the old one first */
 	int extracted;
+	int metadone;                           /* owner, mode, mtime set */
 	int failed;
 	int fd;                                 /* split file being written */
 	uint32_t nextpart;
@@ -129,6 +130,10 @@ struct ent *restore_ent_find(struct ctx *c, const char *path);
  * common.c for each one's returns. */
 int restore_dir_open(int rootfd, const char *path, size_t len, int create);
 int restore_at_parent(int rootfd, const char *path, int create,
+    const char **leaf);
+/* at_parent_lent: as at_parent, but the descriptor stays the cache's
+ * (never close it), valid until the next call on this thread. */
+int restore_at_parent_lent(int rootfd, const char *path, int create,
     const char **leaf);
 int restore_lstat_at(int rootfd, const char *path, struct stat *st);
 int restore_hash_at(int rootfd, const char *path, uint8_t *buf,

@@ -48,44 +48,54 @@ struct verifier {
 	struct ent **q;                 /* FIFO of written files */
 	size_t head, tail, cap;
 	int stop;
+	int waiting;                    /* the thread waits for work */
 	int rootfd;
 	uint8_t *buf;
+	struct crypto_sha256 *h;        /* reset for every file */
 };
+
+/* Files queued before the waiting thread is woken: a wake-up costs
+ * system calls on both threads, and the files stay in the page cache. */
+#define VQ_BATCH 32
 
 /* Hash x's file into x->v*; x->vstate = 1 on success.  Thread-side. */
 static void
 vhash(struct verifier *v, struct ent *x)
 {
-	struct crypto_sha256 *h;
 	struct stat st;
 	const char *leaf;
 	uint64_t total = 0;
 	ssize_t n;
 	int pfd, fd;
 
-	if ((pfd = restore_at_parent(v->rootfd, x->e->path, 0, &leaf)) < 0)
+	if ((pfd = restore_at_parent_lent(v->rootfd, x->e->path, 0,
+	    &leaf)) < 0)
 		return;
 	fd = openat(pfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	close(pfd);
 	if (fd < 0)
 		return;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0 ||
-	    (h = crypto_sha256_new()) == NULL) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0) {
 		close(fd);
 		return;
 	}
+	crypto_sha256_reset(v->h);
+	/* Up to the end, or just the size fstat gave (a file that grows
+	 * after that is read again by verify_ent: its size differs). */
 	while ((n = read(fd, v->buf, RBUF_SIZE)) > 0) {
-		crypto_sha256_update(h, v->buf, (size_t)n);
+		crypto_sha256_update(v->h, v->buf, (size_t)n);
 		total += (uint64_t)n;
+		if (total == (uint64_t)st.st_size) {
+			n = 0;
+			break;
+		}
 	}
 	if (n == 0) {
-		crypto_sha256_final(h, x->vsha);
+		crypto_sha256_final(v->h, x->vsha);
 		x->vsize = total;
 		x->vdev = st.st_dev;
 		x->vino = st.st_ino;
 		x->vstate = 1;
 	}
-	crypto_sha256_free(h);
 	close(fd);
 }
 
@@ -97,8 +107,11 @@ vmain(void *cookie)
 
 	pthread_mutex_lock(&v->mtx);
 	for (;;) {
-		while (v->head == v->tail && !v->stop)
+		while (v->head == v->tail && !v->stop) {
+			v->waiting = 1;
 			pthread_cond_wait(&v->cv, &v->mtx);
+			v->waiting = 0;
+		}
 		if (v->head == v->tail)
 			break;
 		x = v->q[v->head++];
@@ -123,7 +136,8 @@ restore_verifier_start(struct ctx *c)
 	v->cap = c->nents;
 	v->rootfd = c->rootfd;
 	if ((v->q = calloc(v->cap, sizeof(*v->q))) == NULL ||
-	    (v->buf = malloc(RBUF_SIZE)) == NULL)
+	    (v->buf = malloc(RBUF_SIZE)) == NULL ||
+	    (v->h = crypto_sha256_new()) == NULL)
 		goto err0;
 	if (pthread_mutex_init(&v->mtx, NULL) != 0)
 		goto err0;
@@ -139,6 +153,7 @@ err2:
 err1:
 	pthread_mutex_destroy(&v->mtx);
 err0:
+	crypto_sha256_free(v->h);
 	free(v->buf);
 	free(v->q);
 	free(v);
@@ -156,7 +171,8 @@ restore_verifier_add(struct ctx *c, struct ent *x)
 	pthread_mutex_lock(&v->mtx);
 	if (v->tail < v->cap) {
 		v->q[v->tail++] = x;
-		pthread_cond_signal(&v->cv);
+		if (v->waiting && v->tail - v->head >= VQ_BATCH)
+			pthread_cond_signal(&v->cv);
 	}
 	pthread_mutex_unlock(&v->mtx);
 }
@@ -175,6 +191,7 @@ restore_verifier_stop(struct ctx *c)
 	pthread_join(v->tid, NULL);
 	pthread_cond_destroy(&v->cv);
 	pthread_mutex_destroy(&v->mtx);
+	crypto_sha256_free(v->h);
 	free(v->buf);
 	free(v->q);
 	free(v);
