@@ -325,7 +325,8 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
 	size_t i;
 	int fd, r;
 
-	fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	/* Readable: the verifier thread hashes it through fd. */
+	fd = openat(pfd, leaf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST) {
 		/* An old file or symlink goes, as libarchive would do; a
@@ -334,7 +335,7 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
 			return (errno == EISDIR || errno == EPERM ? FAST_SLOW :
 			    (warnp("cannot remove '%s'", e->path),
 			    FAST_FAILED));
-		fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL |
+		fd = openat(pfd, leaf, O_RDWR | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 	}
 	if (fd < 0) {
@@ -372,11 +373,14 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
 	}
 	if (futimens(fd, ts) != 0)
 		warnp("cannot set the time of '%s'", e->path);
+	x->metadone = 1;
+	if (restore_verifier_add_fd(c, x, fd) == 0)
+		return (FAST_DONE);
 	if (close(fd) != 0) {
 		warnp("cannot write '%s'", e->path);
+		x->metadone = 0;
 		return (FAST_FAILED);
 	}
-	x->metadone = 1;
 	return (FAST_DONE);
 }
 

@@ -250,6 +250,7 @@ restore_build_state(struct ctx *c)
 		x = &c->ents[c->nents++];
 		x->e = e;
 		x->fd = -1;
+		x->vfd = -1;
 		x->holder = -1;
 		src = e;
 		h = 0;

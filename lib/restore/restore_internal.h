@@ -47,6 +47,8 @@ struct ent {
 	/* Hashed by the verifier thread once written (verify.c); read only
 	 * after restore_verifier_stop. */
 	int queued;
+	int vfd;                                /* written file, handed to
+						 * the verifier, or -1 */
 	int vstate;                             /* 1: vsha, vsize, vdev, vino */
 	uint8_t vsha[CRYPTO_SHA256_LEN];
 	uint64_t vsize;
@@ -181,6 +183,10 @@ int restore_verify_all(struct ctx *c);
  * file (a no-op when not running), stop it (waits; idempotent). */
 int restore_verifier_start(struct ctx *c);
 void restore_verifier_add(struct ctx *c, struct ent *x);
+/* Queue the written file x with fd, its descriptor open for reading: 0,
+ * the verifier owns fd (and closes it); -1, not taken (not running, or
+ * holding too many). */
+int restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd);
 void restore_verifier_stop(struct ctx *c);
 int restore_run_verify_cmd(struct ctx *c);
 
