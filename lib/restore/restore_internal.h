@@ -49,7 +49,9 @@ struct ent {
 	int queued;
 	int vfd;                                /* written file, handed to
 						 * the verifier, or -1 */
-	int vstate;                             /* 1: vsha, vsize, vdev, vino */
+	int vstate;                             /* 1: vsha, vsize, vdev, vino;
+						 * 2: closing the written
+						 * file failed */
 	uint8_t vsha[CRYPTO_SHA256_LEN];
 	uint64_t vsize;
 	dev_t vdev;

@@ -76,7 +76,7 @@ vhash(struct verifier *v, struct ent *x, int fd)
 	const char *leaf;
 	uint64_t total = 0;
 	ssize_t n;
-	int pfd;
+	int pfd, handed = fd >= 0;
 
 	if (fd < 0) {
 		if ((pfd = restore_at_parent_lent(v->rootfd, x->e->path, 0,
@@ -88,7 +88,8 @@ vhash(struct verifier *v, struct ent *x, int fd)
 			return;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0) {
-		close(fd);
+		if (close(fd) != 0 && handed)
+			x->vstate = 2;
 		return;
 	}
 	crypto_sha256_reset(v->h);
@@ -109,7 +110,10 @@ vhash(struct verifier *v, struct ent *x, int fd)
 		x->vino = st.st_ino;
 		x->vstate = 1;
 	}
-	close(fd);
+	/* The extraction's descriptor: closing it is the last chance to
+	 * hear of a write that failed (NFS). */
+	if (close(fd) != 0 && handed)
+		x->vstate = 2;
 }
 
 static void *
@@ -309,6 +313,10 @@ verify_ent(struct ctx *c, struct ent *x)
 		return (bad(c, e->path, "size"));
 	/* Read by the verifier thread after it was written, and still
 	 * that file. */
+	if (x->vstate == 2) {
+		warn0("cannot write '%s': closing it failed", x->e->path);
+		return (bad(c, x->e->path, "write error"));
+	}
 	if (x->vstate == 1 && x->vdev == st.st_dev && x->vino == st.st_ino) {
 		memcpy(sha, x->vsha, sizeof(sha));
 		size = x->vsize;
