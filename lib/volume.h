@@ -300,6 +300,20 @@ int volume_data_sha256(struct volume_reader *, uint8_t[VOLUME_SHA256_LEN]);
 int volume_extract(struct volume_reader *, const char *, int,
     uint8_t[VOLUME_SHA256_LEN]);
 
+/*
+ * volume_write_data(r, fd, what, sha256): write the current entry's data
+ * to fd, a regular file the caller opened for writing (empty): each block
+ * at its offset, so holes of a sparse entry stay holes and a trailing hole
+ * is made with ftruncate.  For callers that create files themselves (see
+ * lib/restore/extract.c) instead of volume_extract; what (may be NULL: the
+ * entry's name) names the file in messages.  sha256 (may be NULL) receives
+ * the SHA-256 of the entry's data.  Returns 0, 1 if writing fd failed
+ * (reported; the entry's data was read to its end, counted in
+ * volume_reader_failed; go on), or -1 (reading failed: as volume_next).
+ */
+int volume_write_data(struct volume_reader *, int, const char *,
+    uint8_t[VOLUME_SHA256_LEN]);
+
 /* volume_reader_failed(r): entries volume_extract refused or could not
  * create.  volume_reader_warnings(r): metadata it could not restore. */
 uint64_t volume_reader_failed(const struct volume_reader *);

@@ -247,7 +247,8 @@ static __thread struct {
 	size_t ends[DCACHE_DEPTH];      /* where component k ends in path */
 	char *path;
 	size_t size;
-} dcache = { -1, 0, { 0 }, { 0 }, NULL, 0 };
+	int spare;                      /* a deeper parent lent, or -1 */
+} dcache = { -1, 0, { 0 }, { 0 }, NULL, 0, -1 };
 
 /* Keep the first k components. */
 static void
@@ -258,10 +259,22 @@ dcache_trim(size_t k)
 		close(dcache.fds[--dcache.depth]);
 }
 
+/* Close what restore_at_parent_lent lent last for a deep path. */
+static void
+dcache_spare_close(void)
+{
+
+	if (dcache.spare >= 0) {
+		close(dcache.spare);
+		dcache.spare = -1;
+	}
+}
+
 void
 restore_dircache_drop(void)
 {
 
+	dcache_spare_close();
 	dcache_trim(0);
 	dcache.rootfd = -1;
 }
@@ -276,19 +289,25 @@ restore_dircache_free(void)
 	dcache.size = 0;
 }
 
-/* The directory at the first len bytes of path, through the cache: a
- * descriptor of its own, or -1 as dir_open. */
+/*
+ * dir_lend_cached(rootfd, path, len, create): the directory at the first
+ * len bytes of path, through the cache, lent: the descriptor stays the
+ * cache's (or rootfd itself), valid until the next call on this thread or
+ * a drop; the caller must not close it.  -1 as dir_open.
+ */
 static int
-dir_open_cached(int rootfd, const char *path, size_t len, int create)
+dir_lend_cached(int rootfd, const char *path, size_t len, int create)
 {
 	char comp[NAME_MAX + 1], *np;
 	size_t i, j, k, ncomp = 0;
-	int base, nfd, e;
+	int base, nfd;
 
+	dcache_spare_close();
 	for (i = 0; i < len; i++)
 		ncomp += path[i] == '/';
 	if (len > 0 && ++ncomp > DCACHE_DEPTH)
-		return (restore_dir_open(rootfd, path, len, create));
+		return (dcache.spare = restore_dir_open(rootfd, path, len,
+		    create));
 	if (dcache.rootfd != rootfd) {
 		restore_dircache_drop();
 		dcache.rootfd = rootfd;
@@ -296,7 +315,8 @@ dir_open_cached(int rootfd, const char *path, size_t len, int create)
 	if (len > dcache.size) {
 		if ((np = realloc(dcache.path, len)) == NULL) {
 			restore_dircache_drop();
-			return (restore_dir_open(rootfd, path, len, create));
+			return (dcache.spare = restore_dir_open(rootfd, path,
+			    len, create));
 		}
 		dcache.path = np;
 		dcache.size = len;
@@ -338,13 +358,28 @@ dir_open_cached(int rootfd, const char *path, size_t len, int create)
 		dcache.ends[dcache.depth] = j;
 		dcache.fds[dcache.depth++] = nfd;
 	}
-	nfd = fcntl(dcache.depth > 0 ? dcache.fds[dcache.depth - 1] : rootfd,
-	    F_DUPFD_CLOEXEC, 0);
+	return (dcache.depth > 0 ? dcache.fds[dcache.depth - 1] : rootfd);
+}
+
+/* The directory at the first len bytes of path, through the cache: a
+ * descriptor of its own, or -1 as dir_open. */
+static int
+dir_open_cached(int rootfd, const char *path, size_t len, int create)
+{
+	int fd, e;
+
+	if ((fd = dir_lend_cached(rootfd, path, len, create)) < 0)
+		return (-1);
+	if (fd == dcache.spare) {
+		dcache.spare = -1;
+		return (fd);
+	}
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	e = errno;
-	if (nfd < 0)
+	if (fd < 0)
 		restore_dircache_drop();
 	errno = e;
-	return (nfd);
+	return (fd);
 }
 
 /* at_parent(rootfd, path, create, leaf): the parent directory of path
@@ -362,6 +397,22 @@ restore_at_parent(int rootfd, const char *path, int create, const char **leaf)
 	return (dir_open_cached(rootfd, path, (size_t)(s - path), create));
 }
 
+/* at_parent_lent(rootfd, path, create, leaf): at_parent, the descriptor
+ * lent as dir_lend_cached lends it (not to be closed). */
+int
+restore_at_parent_lent(int rootfd, const char *path, int create,
+    const char **leaf)
+{
+	const char *s = strrchr(path, '/');
+
+	if (s == NULL) {
+		*leaf = path;
+		return (dir_lend_cached(rootfd, "", 0, 0));
+	}
+	*leaf = s + 1;
+	return (dir_lend_cached(rootfd, path, (size_t)(s - path), create));
+}
+
 /* lstat_at(rootfd, path, st): 0 found, 1 absent (or a parent is not a
  * directory), -1 error (reported). */
 int
@@ -370,7 +421,7 @@ restore_lstat_at(int rootfd, const char *path, struct stat *st)
 	const char *leaf;
 	int pfd, rc;
 
-	if ((pfd = restore_at_parent(rootfd, path, 0, &leaf)) < 0) {
+	if ((pfd = restore_at_parent_lent(rootfd, path, 0, &leaf)) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return (1);
 		warnp("cannot open the directory of '%s'", path);
@@ -379,10 +430,8 @@ restore_lstat_at(int rootfd, const char *path, struct stat *st)
 	rc = fstatat(pfd, leaf, st, AT_SYMLINK_NOFOLLOW);
 	if (rc != 0 && errno != ENOENT && errno != ENOTDIR) {
 		warnp("cannot stat '%s'", path);
-		close(pfd);
 		return (-1);
 	}
-	close(pfd);
 	return (rc == 0 ? 0 : 1);
 }
 
@@ -398,12 +447,9 @@ restore_hash_at(int rootfd, const char *path, uint8_t *buf,
 	uint64_t total = 0;
 	ssize_t n;
 
-	if ((pfd = restore_at_parent(rootfd, path, 0, &leaf)) < 0)
+	if ((pfd = restore_at_parent_lent(rootfd, path, 0, &leaf)) < 0)
 		return (-1);
 	fd = openat(pfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	e = errno;
-	close(pfd);
-	errno = e;
 	if (fd < 0)
 		return (-1);
 	if ((h = crypto_sha256_new()) == NULL)

@@ -38,9 +38,12 @@ restore_ctx_free(struct ctx *c)
 	size_t i;
 
 	restore_verifier_stop(c);
-	for (i = 0; i < c->nents; i++)
+	for (i = 0; i < c->nents; i++) {
 		if (c->ents[i].fd >= 0)
 			close(c->ents[i].fd);
+		if (c->ents[i].vfd >= 0)
+			close(c->ents[i].vfd);
+	}
 	for (i = 0; i < c->njobs; i++)
 		if (c->jobs[i].owned)
 			free(c->jobs[i].name);

@@ -250,6 +250,7 @@ restore_build_state(struct ctx *c)
 		x = &c->ents[c->nents++];
 		x->e = e;
 		x->fd = -1;
+		x->vfd = -1;
 		x->holder = -1;
 		src = e;
 		h = 0;
@@ -500,13 +501,22 @@ restore_make_plan(struct ctx *c)
 {
 	struct ent *x;
 	struct stat st;
+	const char *absent = NULL;
 	size_t i, j, k;
 	int r;
 
 	for (i = 0; i < c->nents; i++) {
 		x = &c->ents[i];
-		if ((r = restore_lstat_at(c->rootfd, x->e->path, &x->old)) < 0)
+		/* Below a path found absent (or not a directory) nothing
+		 * exists: no need to ask (a restore into an empty
+		 * directory asks once per top-level entry). */
+		if (absent != NULL && restore_path_under(x->e->path, absent))
+			r = 1;
+		else if ((r = restore_lstat_at(c->rootfd, x->e->path,
+		    &x->old)) < 0)
 			return (-1);
+		else if (r == 1 || !S_ISDIR(x->old.st_mode))
+			absent = x->e->path;
 		x->exists = r == 0;
 		if (!x->exists) {
 			x->action = RESTORE_CREATE;

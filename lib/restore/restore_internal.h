@@ -40,13 +40,18 @@ struct ent {
 	struct stat old;
 	int typechange;                         /* remove the old one first */
 	int extracted;
+	int metadone;                           /* owner, mode, mtime set */
 	int failed;
 	int fd;                                 /* split file being written */
 	uint32_t nextpart;
 	/* Hashed by the verifier thread once written (verify.c); read only
 	 * after restore_verifier_stop. */
 	int queued;
-	int vstate;                             /* 1: vsha, vsize, vdev, vino */
+	int vfd;                                /* written file, handed to
+						 * the verifier, or -1 */
+	int vstate;                             /* 1: vsha, vsize, vdev, vino;
+						 * 2: closing the written
+						 * file failed */
 	uint8_t vsha[CRYPTO_SHA256_LEN];
 	uint64_t vsize;
 	dev_t vdev;
@@ -130,6 +135,10 @@ struct ent *restore_ent_find(struct ctx *c, const char *path);
 int restore_dir_open(int rootfd, const char *path, size_t len, int create);
 int restore_at_parent(int rootfd, const char *path, int create,
     const char **leaf);
+/* at_parent_lent: as at_parent, but the descriptor stays the cache's
+ * (never close it), valid until the next call on this thread. */
+int restore_at_parent_lent(int rootfd, const char *path, int create,
+    const char **leaf);
 int restore_lstat_at(int rootfd, const char *path, struct stat *st);
 int restore_hash_at(int rootfd, const char *path, uint8_t *buf,
     uint8_t out[CRYPTO_SHA256_LEN], uint64_t *size);
@@ -176,6 +185,10 @@ int restore_verify_all(struct ctx *c);
  * file (a no-op when not running), stop it (waits; idempotent). */
 int restore_verifier_start(struct ctx *c);
 void restore_verifier_add(struct ctx *c, struct ent *x);
+/* Queue the written file x with fd, its descriptor open for reading: 0,
+ * the verifier owns fd (and closes it); -1, not taken (not running, or
+ * holding too many). */
+int restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd);
 void restore_verifier_stop(struct ctx *c);
 int restore_run_verify_cmd(struct ctx *c);
 

@@ -3,6 +3,7 @@
  */
 #include "compat.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -48,45 +49,71 @@ struct verifier {
 	struct ent **q;                 /* FIFO of written files */
 	size_t head, tail, cap;
 	int stop;
+	int waiting;                    /* the thread waits for work */
+	size_t nfds;                    /* descriptors queued */
+	size_t maxfds;
 	int rootfd;
 	uint8_t *buf;
+	struct crypto_sha256 *h;        /* reset for every file */
 };
 
-/* Hash x's file into x->v*; x->vstate = 1 on success.  Thread-side. */
+/* Files queued before the waiting thread is woken: a wake-up costs
+ * system calls on both threads, and the files stay in the page cache. */
+#define VQ_BATCH 32
+
+/* Descriptors of written files queued at most (the rest are opened again
+ * by path): saves an open and a close a file.  A quarter of the limit on
+ * descriptors, at most VQ_FDS (the thread hashes slower than the
+ * extraction writes, so the queue does fill). */
+#define VQ_FDS 1024
+
+/* Hash x's file (fd: the descriptor it was written with, or -1: open
+ * it) into x->v*; x->vstate = 1 on success.  Thread-side. */
 static void
-vhash(struct verifier *v, struct ent *x)
+vhash(struct verifier *v, struct ent *x, int fd)
 {
-	struct crypto_sha256 *h;
 	struct stat st;
 	const char *leaf;
 	uint64_t total = 0;
 	ssize_t n;
-	int pfd, fd;
+	int pfd, handed = fd >= 0;
 
-	if ((pfd = restore_at_parent(v->rootfd, x->e->path, 0, &leaf)) < 0)
-		return;
-	fd = openat(pfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	close(pfd);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0 ||
-	    (h = crypto_sha256_new()) == NULL) {
-		close(fd);
+	if (fd < 0) {
+		if ((pfd = restore_at_parent_lent(v->rootfd, x->e->path, 0,
+		    &leaf)) < 0)
+			return;
+		fd = openat(pfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+		if (fd < 0)
+			return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0) {
+		if (close(fd) != 0 && handed)
+			x->vstate = 2;
 		return;
 	}
-	while ((n = read(fd, v->buf, RBUF_SIZE)) > 0) {
-		crypto_sha256_update(h, v->buf, (size_t)n);
+	crypto_sha256_reset(v->h);
+	/* Up to the end, or just the size fstat gave (a file that grows
+	 * after that is read again by verify_ent: its size differs). */
+	while ((n = pread(fd, v->buf, RBUF_SIZE, (off_t)total)) > 0) {
+		crypto_sha256_update(v->h, v->buf, (size_t)n);
 		total += (uint64_t)n;
+		if (total == (uint64_t)st.st_size) {
+			n = 0;
+			break;
+		}
 	}
 	if (n == 0) {
-		crypto_sha256_final(h, x->vsha);
+		crypto_sha256_final(v->h, x->vsha);
 		x->vsize = total;
 		x->vdev = st.st_dev;
 		x->vino = st.st_ino;
 		x->vstate = 1;
 	}
-	crypto_sha256_free(h);
-	close(fd);
+	/* The extraction's descriptor: closing it is the last chance to
+	 * hear of a write that failed (NFS). */
+	if (close(fd) != 0 && handed)
+		x->vstate = 2;
 }
 
 static void *
@@ -94,16 +121,24 @@ vmain(void *cookie)
 {
 	struct verifier *v = cookie;
 	struct ent *x;
+	int fd;
 
 	pthread_mutex_lock(&v->mtx);
 	for (;;) {
-		while (v->head == v->tail && !v->stop)
+		while (v->head == v->tail && !v->stop) {
+			v->waiting = 1;
 			pthread_cond_wait(&v->cv, &v->mtx);
+			v->waiting = 0;
+		}
 		if (v->head == v->tail)
 			break;
 		x = v->q[v->head++];
+		fd = x->vfd;
+		x->vfd = -1;
+		if (fd >= 0)
+			v->nfds--;
 		pthread_mutex_unlock(&v->mtx);
-		vhash(v, x);
+		vhash(v, x, fd);
 		pthread_mutex_lock(&v->mtx);
 	}
 	pthread_mutex_unlock(&v->mtx);
@@ -115,6 +150,7 @@ int
 restore_verifier_start(struct ctx *c)
 {
 	struct verifier *v;
+	struct rlimit rl;
 
 	if (c->vq != NULL || c->nents == 0 || c->rootfd < 0)
 		return (0);
@@ -122,8 +158,13 @@ restore_verifier_start(struct ctx *c)
 		return (-1);
 	v->cap = c->nents;
 	v->rootfd = c->rootfd;
+	v->maxfds = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		v->maxfds = rl.rlim_cur == RLIM_INFINITY ||
+		    rl.rlim_cur / 4 > VQ_FDS ? VQ_FDS : (size_t)rl.rlim_cur / 4;
 	if ((v->q = calloc(v->cap, sizeof(*v->q))) == NULL ||
-	    (v->buf = malloc(RBUF_SIZE)) == NULL)
+	    (v->buf = malloc(RBUF_SIZE)) == NULL ||
+	    (v->h = crypto_sha256_new()) == NULL)
 		goto err0;
 	if (pthread_mutex_init(&v->mtx, NULL) != 0)
 		goto err0;
@@ -139,6 +180,7 @@ err2:
 err1:
 	pthread_mutex_destroy(&v->mtx);
 err0:
+	crypto_sha256_free(v->h);
 	free(v->buf);
 	free(v->q);
 	free(v);
@@ -156,9 +198,32 @@ restore_verifier_add(struct ctx *c, struct ent *x)
 	pthread_mutex_lock(&v->mtx);
 	if (v->tail < v->cap) {
 		v->q[v->tail++] = x;
-		pthread_cond_signal(&v->cv);
+		if (v->waiting && v->tail - v->head >= VQ_BATCH)
+			pthread_cond_signal(&v->cv);
 	}
 	pthread_mutex_unlock(&v->mtx);
+}
+
+int
+restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd)
+{
+	struct verifier *v = c->vq;
+	int rc = -1;
+
+	if (v == NULL || x->queued || x->e->type != MANIFEST_FILE)
+		return (-1);
+	pthread_mutex_lock(&v->mtx);
+	if (v->tail < v->cap && v->nfds < v->maxfds) {
+		x->queued = 1;
+		x->vfd = fd;
+		v->nfds++;
+		v->q[v->tail++] = x;
+		if (v->waiting && v->tail - v->head >= VQ_BATCH)
+			pthread_cond_signal(&v->cv);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&v->mtx);
+	return (rc);
 }
 
 void
@@ -175,6 +240,7 @@ restore_verifier_stop(struct ctx *c)
 	pthread_join(v->tid, NULL);
 	pthread_cond_destroy(&v->cv);
 	pthread_mutex_destroy(&v->mtx);
+	crypto_sha256_free(v->h);
 	free(v->buf);
 	free(v->q);
 	free(v);
@@ -247,6 +313,10 @@ verify_ent(struct ctx *c, struct ent *x)
 		return (bad(c, e->path, "size"));
 	/* Read by the verifier thread after it was written, and still
 	 * that file. */
+	if (x->vstate == 2) {
+		warn0("cannot write '%s': closing it failed", x->e->path);
+		return (bad(c, x->e->path, "write error"));
+	}
 	if (x->vstate == 1 && x->vdev == st.st_dev && x->vino == st.st_ino) {
 		memcpy(sha, x->vsha, sizeof(sha));
 		size = x->vsize;

@@ -627,6 +627,84 @@ volume_data_sha256(struct volume_reader *r,
 	return (0);
 }
 
+int
+volume_write_data(struct volume_reader *r, int fd, const char *what,
+    uint8_t sha256_out[VOLUME_SHA256_LEN])
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	uint64_t size;
+	ssize_t n;
+	int rc, e = 0, hash = sha256_out != NULL;
+	locale_t old;
+
+	if (r->cur == NULL || r->status != VOLUME_OK || r->data_pos > 0 ||
+	    r->data_done) {
+		warn0("volume '%s': no entry to extract", r->name);
+		return (-1);
+	}
+	old = volume_locale_enter();
+	rc = 0;
+	for (;;) {
+		rc = archive_read_data_block(r->a, &buf, &len, &off);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (rc < ARCHIVE_WARN) {
+			r_tar_failed(r, r_cur_name(r));
+			rc = -1;
+			goto done;
+		}
+		if (off < 0) {
+			r_tar_failed(r, r_cur_name(r));
+			rc = -1;
+			goto done;
+		}
+		if (hash && (uint64_t)off > r->data_pos)
+			volume_hash_zeros(r->content,
+			    (uint64_t)off - r->data_pos);
+		if (hash)
+			crypto_sha256_update(r->content, buf, len);
+		r->data_pos = (uint64_t)off + len;
+		/* A hole between blocks stays a hole. */
+		while (e == 0 && len > 0) {
+			if ((n = pwrite(fd, buf, len, (off_t)off)) < 0) {
+				if (errno == EINTR)
+					continue;
+				e = errno;
+				break;
+			}
+			buf = (const uint8_t *)buf + n;
+			len -= (size_t)n;
+			off += n;
+		}
+	}
+	rc = 0;
+	size = volume_type_of(r->cur) == VOLUME_REG ?
+	    (uint64_t)archive_entry_size(r->cur) : 0;
+	if (r->data_pos < size) {
+		/* Ending in a hole. */
+		if (e == 0 && ftruncate(fd, (off_t)size) != 0)
+			e = errno;
+		if (hash)
+			volume_hash_zeros(r->content, size - r->data_pos);
+		r->data_pos = size;
+	}
+	r->data_done = 1;
+	if (hash)
+		crypto_sha256_final(r->content, sha256_out);
+	if (e != 0) {
+		errno = e;
+		warnp("cannot write '%s' from volume '%s'",
+		    what != NULL ? what : r_cur_name(r), r->name);
+		r->failed++;
+		rc = 1;
+	}
+done:
+	volume_locale_leave(old);
+	return (rc);
+}
+
 /* The working directory, to come back to: a descriptor or -1 (reported). */
 static int
 cwd_save(void)

@@ -12,8 +12,10 @@
 #include "compat.h"
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -243,6 +245,23 @@ vol_add(struct craft *c, enum volume_type type, const char *path,
 		assert_true((fd = open(datafile, O_RDONLY)) >= 0);
 	}
 	assert_int_equal(volume_add_file(c->vw, &e, fd, NULL), 0);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Add a tar member as e describes it (path, type, mode, mtime, owner,
+ * xattrs, ACL), with data for a regular file. */
+static void
+vol_add_entry(struct craft *c, struct volume_entry *e, const char *data)
+{
+	int fd = -1;
+
+	if (e->type == VOLUME_REG) {
+		put_file(datafile, data);
+		e->size = strlen(data);
+		assert_true((fd = open(datafile, O_RDONLY)) >= 0);
+	}
+	assert_int_equal(volume_add_file(c->vw, e, fd, NULL), 0);
 	if (fd >= 0)
 		close(fd);
 }
@@ -894,6 +913,214 @@ test_hardlink_abs(void **state)
 	hardlink_escape("hardlink-abs", 1);
 }
 
+/*
+ * 8. What coffer writes itself (plain files, directories, symlinks) gets
+ * its metadata: xattrs, mode (set-id bits too when root), mtime to the
+ * nanosecond, owner when root; a directory's mode comes last.  A file
+ * with a POSIX ACL goes through libarchive and keeps its ACL.
+ */
+static void
+test_fast_meta(void **state)
+{
+	const char *l = "fast-meta";
+	static const struct volume_xattr xa[2] = {
+		{ "user.coffer", "v\0one", 5 },
+		{ "user.empty", "", 0 },
+	};
+	struct restore_report rep;
+	struct manifest_entry me;
+	struct volume_entry ve;
+	struct craft c;
+	struct stat st;
+	char val[16], *cmd;
+	int root = geteuid() == 0, have_xattr, have_acl;
+	uint32_t fmode = root ? 04751 : 0751;
+	uid_t uid = root ? 1234 : getuid();
+	gid_t gid = root ? 5678 : getgid();
+
+	(void)state;
+	case_dirs(l);
+	/* What the file system of the test directory can hold. */
+	put_file(tpath("probe"), "probe\n");
+	have_xattr = setxattr(tpath("probe"), "user.probe", "1", 1, 0) == 0;
+	if (!have_xattr)
+		print_message("# skipping xattrs: %s\n", strerror(errno));
+	assert_non_null(cmd = util_asprintf("setfacl -m u:1234:r '%s' "
+	    "2>/dev/null", tpath("probe")));
+	have_acl = access("/usr/bin/setfacl", X_OK) == 0 && system(cmd) == 0;
+	free(cmd);
+	if (!have_acl)
+		print_message("# skipping ACLs: no setfacl or no support\n");
+
+	craft_begin(&c, l);
+	memset(&ve, 0, sizeof(ve));
+	ve.path = "d";
+	ve.type = VOLUME_DIR;
+	ve.mode = 0755;
+	ve.uid = uid;
+	ve.gid = gid;
+	ve.mtime_ns = (int64_t)MTIME * 1000000000;
+	vol_add_entry(&c, &ve, NULL);
+	ve.path = "d/f";
+	ve.type = VOLUME_REG;
+	ve.mode = fmode;
+	ve.mtime_ns = (int64_t)MTIME * 1000000000 + 123456789;
+	if (have_xattr) {
+		ve.xattrs = xa;
+		ve.nxattrs = 2;
+	}
+	vol_add_entry(&c, &ve, DATA);
+	ve.xattrs = NULL;
+	ve.nxattrs = 0;
+	ve.path = "s";
+	ve.type = VOLUME_SYMLINK;
+	ve.mode = 0777;
+	ve.link = "d/f";
+	vol_add_entry(&c, &ve, NULL);
+	ve.link = NULL;
+	ve.path = "z-acl";
+	ve.type = VOLUME_REG;
+	ve.mode = 0640;
+	if (have_acl)
+		ve.acl_access = "user::rw-,user:1234:r--,group::r--,mask::r--,"
+		    "other::---";
+	vol_add_entry(&c, &ve, DATA);
+
+	manifest_entry_init(&me);
+	me.path = "d";
+	me.type = MANIFEST_DIR;
+	me.has_mode = 1;
+	me.mode = 0750;
+	me.has_owner = 1;
+	me.uid = uid;
+	me.gid = gid;
+	me.volume = 1;
+	man_entry(&c, &me);
+	me.path = "d/f";
+	me.type = MANIFEST_FILE;
+	me.mode = fmode;
+	me.mtime_nsec = 123456789;
+	me.has_size = 1;
+	me.size = strlen(DATA);
+	me.has_sha256 = 1;
+	crypto_sha256(DATA, strlen(DATA), me.sha256);
+	man_entry(&c, &me);
+	me.path = "s";
+	me.type = MANIFEST_SYMLINK;
+	me.has_mode = 0;
+	me.has_size = 0;
+	me.has_sha256 = 0;
+	me.mtime_nsec = 0;
+	me.target = "d/f";
+	man_entry(&c, &me);
+	me.target = NULL;
+	me.path = "z-acl";
+	me.type = MANIFEST_FILE;
+	me.has_mode = 1;
+	me.mode = 0640;
+	me.has_size = 1;
+	me.has_sha256 = 1;
+	man_entry(&c, &me);
+	craft_commit(&c, skey);
+
+	assert_int_equal(run(l, &rep, NULL), 0);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.nbad, 0);
+	assert_int_equal(rep.created, 4);
+	assert_int_equal(rep.verified, 4);
+	restore_report_clear(&rep);
+
+	assert_int_equal(lstat(tpath("cases/%s/dest/d", l), &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	assert_int_equal(lstat(tpath("cases/%s/dest/d/f", l), &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, fmode);
+	assert_int_equal(st.st_mtim.tv_sec, MTIME);
+	assert_int_equal(st.st_mtim.tv_nsec, 123456789);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	assert_restored(l, "d/f", DATA);
+	if (have_xattr) {
+		assert_int_equal(getxattr(tpath("cases/%s/dest/d/f", l),
+		    "user.coffer", val, sizeof(val)), 5);
+		assert_memory_equal(val, "v\0one", 5);
+		assert_int_equal(getxattr(tpath("cases/%s/dest/d/f", l),
+		    "user.empty", val, sizeof(val)), 0);
+	}
+	assert_int_equal(lstat(tpath("cases/%s/dest/s", l), &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_mtim.tv_sec, MTIME);
+	assert_int_equal(readlink(tpath("cases/%s/dest/s", l), val,
+	    sizeof(val)), 3);
+	assert_memory_equal(val, "d/f", 3);
+	assert_int_equal(lstat(tpath("cases/%s/dest/z-acl", l), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_restored(l, "z-acl", DATA);
+	if (have_acl)
+		assert_true(getxattr(tpath("cases/%s/dest/z-acl", l),
+		    "system.posix_acl_access", NULL, 0) > 0);
+	check_outside(l, 1);
+}
+
+/*
+ * 9. Planted in the destination where the set has files: a symlink to
+ * the outside file, a hard link to it, a symlink in place of a directory
+ * of the set.  Each is replaced, never written through: the outside file
+ * keeps its content and its one link.
+ */
+static void
+test_fast_planted(void **state)
+{
+	const char *l = "fast-planted";
+	struct snapshot_seen seen;
+	struct restore_report rep;
+	struct craft c;
+	struct stat st;
+
+	(void)state;
+	case_dirs(l);
+	assert_int_equal(mkdir(case_dest(l), 0755), 0);
+	assert_int_equal(symlink(tpath("cases/%s/outside/secret", l),
+	    tpath("cases/%s/dest/f", l)), 0);
+	assert_int_equal(symlink("../outside", tpath("cases/%s/dest/d", l)),
+	    0);
+	craft_begin(&c, l);
+	vol_add(&c, VOLUME_DIR, "d", NULL, NULL);
+	vol_add(&c, VOLUME_REG, "d/secret", NULL, EVIL);
+	vol_add(&c, VOLUME_REG, "f", NULL, DATA);
+	vol_add(&c, VOLUME_REG, "g", NULL, DATA);
+	man_dir(&c, "d");
+	man_file(&c, "d/secret", EVIL);
+	man_file(&c, "f", DATA);
+	man_file(&c, "g", DATA);
+	craft_commit(&c, skey);
+	/* Planted after the set was made: g is a hard link to the secret. */
+	assert_int_equal(link(tpath("cases/%s/outside/secret", l),
+	    tpath("cases/%s/dest/g", l)), 0);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(run(l, &rep, &seen), 0);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.nbad, 0);
+	assert_int_equal(rep.overwritten, 3);
+	assert_int_equal(rep.created, 1);
+	restore_report_clear(&rep);
+	assert_int_equal(seen.calls, 1);
+	assert_int_equal(lstat(tpath("cases/%s/dest/f", l), &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(lstat(tpath("cases/%s/dest/d", l), &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_restored(l, "f", DATA);
+	assert_restored(l, "g", DATA);
+	assert_restored(l, "d/secret", EVIL);
+	check_outside(l, 1);
+}
+
 /* 6. A clean set signed by a key that is not pinned: refused (-3), no
  * destination made. */
 static void
@@ -933,6 +1160,8 @@ main(void)
 		cmocka_unit_test(test_hardlink_rel),
 		cmocka_unit_test(test_hardlink_abs),
 		cmocka_unit_test(test_unpinned),
+		cmocka_unit_test(test_fast_meta),
+		cmocka_unit_test(test_fast_planted),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

@@ -567,6 +567,71 @@ test_extract(void **state)
 }
 
 /*
+ * volume_write_data: every regular file written to a descriptor of ours
+ * has the content stored (its SHA-256), a sparse one stays sparse with its
+ * trailing hole; a descriptor that cannot be written gives 1 with the
+ * entry read to its end (the next one reads fine), counted as failed; a
+ * second call on the same entry is refused.
+ */
+static void
+test_write_data(void **state)
+{
+	struct volume_reader *r;
+	struct volume_entry_info ei;
+	struct stat st;
+	char vol[PATH_MAX], *p;
+	uint8_t sha[32], got[32];
+	struct item *it;
+	int fd, wfd, n, nreg = 0, nbad = 0;
+
+	(void)state;
+	snprintf(vol, sizeof(vol), "%s", path("vol-0001.tar.zst.age"));
+	assert_int_equal(mkdir(path("wd"), 0700), 0);
+	assert_true((fd = open(vol, O_RDONLY)) >= 0);
+	assert_non_null(r = volume_reader_open(g_ids, "vol-0001.tar.zst.age",
+	    fd_read, &fd, NULL));
+	while ((n = volume_next(r, &ei)) == 1) {
+		if (ei.entry.type != VOLUME_REG ||
+		    (it = item_find(ei.entry.path)) == NULL)
+			continue;
+		if (strcmp(ei.entry.path, "plain.txt") == 0) {
+			/* Not writable: 1, and the entry is consumed. */
+			assert_true((wfd = open(path("src/plain.txt"),
+			    O_RDONLY)) >= 0);
+			assert_int_equal(volume_write_data(r, wfd, "plain",
+			    NULL), 1);
+			close(wfd);
+			assert_int_equal(volume_write_data(r, wfd, "plain",
+			    NULL), -1);
+			nbad++;
+			continue;
+		}
+		p = path("wd/%d", nreg);
+		assert_true((wfd = open(p, O_RDWR | O_CREAT | O_EXCL,
+		    0600)) >= 0);
+		assert_int_equal(volume_write_data(r, wfd, NULL, sha), 0);
+		assert_memory_equal(sha, it->sha256, 32);
+		assert_int_equal(fstat(wfd, &st), 0);
+		assert_int_equal((uint64_t)st.st_size, ei.entry.size);
+		assert_int_equal(close(wfd), 0);
+		assert_int_equal(crypto_sha256_file(p, got, NULL), 0);
+		assert_memory_equal(got, it->sha256, 32);
+		if (strcmp(ei.entry.path, "sparse.bin") == 0) {
+			assert_int_equal(st.st_size, 8 * 1024 * 1024);
+			assert_true(st.st_blocks * 512 < 1024 * 1024);
+		}
+		nreg++;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(nbad, 1);
+	assert_true(nreg >= 10);
+	assert_int_equal(volume_reader_finish(r, NULL), 0);
+	assert_int_equal(volume_reader_failed(r), 1);
+	volume_reader_free(r);
+	close(fd);
+}
+
+/*
  * GNU tar's stderr in file: empty, but for the one warning GNU tar 1.34
  * gives when allowed (a name that is not UTF-8 needs a pax
  * "hdrcharset=BINARY" record, which it does not know; it still restores
@@ -1034,6 +1099,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_extract),
+		cmocka_unit_test(test_write_data),
 		cmocka_unit_test(test_standard_tools),
 		cmocka_unit_test(test_refuse_escapes),
 		cmocka_unit_test(test_damage),
