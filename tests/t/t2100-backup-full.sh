@@ -94,12 +94,12 @@ test_expect_success 'set.json is a full backup of job paths, with the audit head
 	grep "^coffer-signature-v1 SHA256:" "$d/set.json.sig"
 '
 
-test_expect_success 'the catalog has the set, its objects, verified, and the audit event' '
+test_expect_success 'the catalog has the set, its objects, and the audit event' '
 	label=$(basename "$(cat setdir)") &&
 	sqlite3 "$COFFER_HOME/catalog.db" "SELECT level, kind, job FROM sets WHERE label = '\''$label'\''" >row &&
 	echo "full|backup|paths" >expect &&
 	test_cmp expect row &&
-	sqlite3 "$COFFER_HOME/catalog.db" "SELECT verified IS NOT NULL FROM sets WHERE label = '\''$label'\''" >v &&
+	sqlite3 "$COFFER_HOME/catalog.db" "SELECT verified IS NULL FROM sets WHERE label = '\''$label'\''" >v &&
 	echo 1 >expect && test_cmp expect v &&
 	n=$(sqlite3 "$COFFER_HOME/catalog.db" "SELECT count(*) FROM volumes v JOIN sets s ON v.set_id = s.id WHERE s.label = '\''$label'\''") &&
 	test "$n" = "$(ls "$(cat setdir)" | grep -v "^set.json" | wc -l)" &&
