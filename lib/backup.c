@@ -959,7 +959,8 @@ do_file(struct run *run, const struct scan_entry *e,
 		if (volume_need(run, size + 1536) != 0)
 			return (-1);
 	}
-	r = volume_add_path(run->vw, e->abspath, e->path, me->sha256, &info);
+	r = volume_add_at(run->vw, e->dirfd, e->name, e->abspath, e->path,
+	    &e->st, me->sha256, &info);
 	if (r != 0)
 		return (r);
 	me->has_sha256 = 1;
@@ -1027,8 +1028,8 @@ do_other(struct run *run, const struct scan_entry *e, struct entry_state *es)
 	}
 	if (volume_need(run, 1536) != 0)
 		return (-1);
-	if ((r = volume_add_path(run->vw, e->abspath, e->path, NULL,
-	    &info)) != 0)
+	if ((r = volume_add_at(run->vw, e->dirfd, e->name, e->abspath,
+	    e->path, &e->st, NULL, &info)) != 0)
 		return (r);
 	me->volume = run->vno;
 	entry_names(me, &info, es->user, es->group);

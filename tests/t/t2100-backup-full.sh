@@ -54,7 +54,8 @@ if setfattr -n user.coffer -v xval src/file 2>/dev/null; then
 	have_xattr=1
 fi
 have_acl=0
-if setfacl -m u:12345:r src/sub/medium 2>/dev/null; then
+if setfacl -m u:12345:r src/sub/medium 2>/dev/null &&
+    setfacl -d -m u:12345:r src/sub/deep 2>/dev/null; then
 	have_acl=1
 fi
 
@@ -183,7 +184,11 @@ if [ "$have_xattr" = 1 ] && [ "$have_acl" = 1 ]; then
 		done &&
 		getfattr -n user.coffer --only-values x/$(ap src/file) >xv &&
 		printf xval >expect && test_cmp expect xv &&
-		getfacl -p x/$(ap src/sub/medium) 2>/dev/null | grep "user:12345:r--"
+		getfacl -p x/$(ap src/sub/medium) 2>/dev/null | grep "user:12345:r--" &&
+		getfacl -p x/$(ap src/sub/deep) 2>/dev/null |
+			grep "default:user:12345:r--" &&
+		getfattr -d x/$(ap src/sub/medium) >none &&
+		test_must_fail grep user. none
 	'
 else
 	test_skip 'xattrs and ACLs' 'setfattr or setfacl not usable here'
