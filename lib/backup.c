@@ -114,6 +114,7 @@ struct run {
 	/* owner names of unchanged files */
 	struct name_cache users, groups;
 	/* volumes being or already re-read */
+	int verify;             /* re-read after the commit */
 	struct bgverify **bgv;
 	size_t nbgv;
 	/* progress */
@@ -461,7 +462,7 @@ bgverify_start(struct run *run, const struct set_object *o)
 {
 	struct bgverify *b, **nb;
 
-	if (run->p->no_verify)
+	if (!run->verify)
 		return;
 	bgverify_join(run);
 	if ((nb = realloc(run->bgv, (run->nbgv + 1) * sizeof(*nb))) == NULL)
@@ -958,7 +959,8 @@ do_file(struct run *run, const struct scan_entry *e,
 		if (volume_need(run, size + 1536) != 0)
 			return (-1);
 	}
-	r = volume_add_path(run->vw, e->abspath, e->path, me->sha256, &info);
+	r = volume_add_at(run->vw, e->dirfd, e->name, e->abspath, e->path,
+	    &e->st, me->sha256, &info);
 	if (r != 0)
 		return (r);
 	me->has_sha256 = 1;
@@ -1026,8 +1028,8 @@ do_other(struct run *run, const struct scan_entry *e, struct entry_state *es)
 	}
 	if (volume_need(run, 1536) != 0)
 		return (-1);
-	if ((r = volume_add_path(run->vw, e->abspath, e->path, NULL,
-	    &info)) != 0)
+	if ((r = volume_add_at(run->vw, e->dirfd, e->name, e->abspath,
+	    e->path, &e->st, NULL, &info)) != 0)
 		return (r);
 	me->volume = run->vno;
 	entry_names(me, &info, es->user, es->group);
@@ -1540,6 +1542,9 @@ backup_run(const struct backup_params *p, struct backup_result *r)
 	}
 	run->p = p;
 	run->r = r;
+	/* A pre-restore set is the undo of the restore about to overwrite
+	 * files: always re-read before the restore goes on. */
+	run->verify = p->verify || p->kind == BACKUP_KIND_PRE_RESTORE;
 	clock_gettime(CLOCK_MONOTONIC, &run->t0);
 	set_header_init(&run->h);
 	run->volume_size = p->volume_size > 0 ? p->volume_size :
@@ -1646,9 +1651,9 @@ backup_run(const struct backup_params *p, struct backup_result *r)
 	r->duration = elapsed(run);
 	progress(run, NULL, 1);
 
-	/* Re-read what was stored: a set is verified before it counts for
-	 * retention. */
-	if (!p->no_verify) {
+	/* With verify, re-read what was stored and record the set verified
+	 * (prune re-reads a newer full itself before it lets it cover). */
+	if (run->verify) {
 		x = verify_objects(run);
 		if (x == 0) {
 			r->verified = 1;

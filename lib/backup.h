@@ -14,9 +14,11 @@
  * while archived), write the manifest (lib/manifest), SHA256SUMS and
  * RECOVERY.txt through target puts, then set.json and set.json.sig (the
  * commit point), then one catalog transaction (the set row with its
- * objects and the "backup" audit event), then the new state cache.  After
- * the commit the stored objects are re-hashed and the set is recorded as
- * verified.
+ * objects and the "backup" audit event), then the new state cache.  With
+ * verify set, the stored objects are then re-hashed and the set is
+ * recorded as verified; without, it stays unverified until coffer verify
+ * or prune (which re-hashes a newer full before it lets it cover older
+ * sets) checks it.
  *
  * Nothing here needs the identity: a host holding recipients only runs
  * full, diff and incr backups.
@@ -102,7 +104,9 @@ struct backup_params {
 	const char *site;               /* may be NULL */
 	backup_progress_fn *progress;   /* may be NULL */
 	void *progress_cookie;
-	int no_verify;                  /* skip the re-read after commit */
+	int verify;                     /* re-read the objects after the
+					 * commit and mark the set verified
+					 * (always for BACKUP_KIND_PRE_RESTORE) */
 };
 
 /* What a run made.  label is owned by the result: backup_result_clear. */
@@ -122,7 +126,8 @@ struct backup_result {
 	uint64_t warnings;              /* warnings reported */
 	uint64_t sockets;               /* sockets skipped (not warnings) */
 	long long set_row;              /* the catalog sets row id */
-	int verified;                   /* objects re-hashed intact */
+	int verified;                   /* objects re-hashed intact (only
+					 * with verify) */
 };
 
 /* backup_params_init(p): zero p and set the defaults (level auto,

@@ -1245,6 +1245,7 @@ retention_verify_covers(const struct retention_vault *v,
 		if (r > 0) {
 			warn0("set '%s/%s' is damaged: it does not cover older "
 			    "sets", v->host, e->header.label);
+			e->damaged = 1;
 			continue;
 		}
 		e->set.verified = now;

@@ -238,6 +238,8 @@ struct retention_entry {
 	char set_sha256[65];            /* of set.json, hex */
 	int has_hold;                   /* a valid hold is in force */
 	struct retention_hold hold;
+	int damaged;                    /* retention_verify_covers found
+					 * objects missing or changed */
 };
 
 /*
@@ -262,7 +264,11 @@ struct retention_entry *retention_find(struct retention_entry *, size_t,
  * job, when not NULL), verify full backup sets newest first
  * (set_verify_objects: every object re-hashed) until one is intact, and
  * set its verified to now: that set covers every older set of its job.
- * Damaged sets are warned about.  Returns 0 or -1 (reported).
+ * Nothing is trusted from the catalog or from the backup that made the
+ * set: the objects are re-read now, without the identity (size and
+ * SHA-256 against the signed set.json, as coffer verify without --deep).
+ * Damaged sets are warned about, naming them, and get damaged set: they
+ * cover nothing.  Returns 0 or -1 (reported).
  */
 int retention_verify_covers(const struct retention_vault *,
     struct retention_entry *, size_t, const char *, time_t);

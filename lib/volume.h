@@ -141,6 +141,7 @@ struct volume_result {
 };
 
 struct volume_writer;
+struct stat;
 
 /*
  * volume_writer_new(params, write, cookie): start a volume; the age header
@@ -179,6 +180,20 @@ int volume_add_file(struct volume_writer *, const struct volume_entry *, int,
  */
 int volume_add_path(struct volume_writer *, const char *, const char *,
     uint8_t[VOLUME_SHA256_LEN], struct volume_file_info *);
+
+/*
+ * volume_add_at(w, dirfd, name, abs_path, archive_name, st, sha256, info):
+ * volume_add_path for an entry the caller has already lstat'ed as st (a
+ * scan): a regular file is opened as name relative to dirfd (AT_FDCWD: a
+ * path), O_NOFOLLOW, and fstat'ed once; if that is not the file st
+ * describes (another inode, or another size, mtime or ctime) it is stored
+ * as opened with info->changed set, as for a file changing while read.
+ * abs_path names the entry in messages and is where the metadata of
+ * other types is read from.  Returns as volume_add_path.
+ */
+int volume_add_at(struct volume_writer *, int, const char *, const char *,
+    const char *, const struct stat *, uint8_t[VOLUME_SHA256_LEN],
+    struct volume_file_info *);
 
 /*
  * volume_add_part(w, abs_path, archive_name, offset, len, sha256, info):

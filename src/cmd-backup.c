@@ -31,7 +31,7 @@
 static const char *const usage[] = {
 	"coffer backup [--level LEVEL] [--label LABEL] [--exclude PATTERN]... "
 	"[--exclude-file FILE] [--one-file-system] [--volume-size SIZE] "
-	"[--strict] [--json] [JOB | PATH...]",
+	"[--strict] [--verify] [--json] [JOB | PATH...]",
 	NULL,
 };
 
@@ -309,6 +309,10 @@ load_job(const struct config *c, const char *job, struct backup_params *p,
 	if (config_get_bool(c, KEY("strict"), &b) < 0)
 		return (-1);
 	p->strict = b;
+	b = p->verify;
+	if (config_get_bool(c, KEY("verify"), &b) < 0)
+		return (-1);
+	p->verify = b;
 	*pre = config_get(c, KEY("pre-cmd"));
 	*post = config_get(c, KEY("post-cmd"));
 	*onfail = config_get(c, KEY("on-failure"));
@@ -358,6 +362,7 @@ cmd_backup(int argc, char **argv, struct cli *cli)
 		{ "one-file-system", no_argument, NULL, 'x' },
 		{ "volume-size", required_argument, NULL, 's' },
 		{ "strict", no_argument, NULL, 'S' },
+		{ "verify", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -374,7 +379,7 @@ cmd_backup(int argc, char **argv, struct cli *cli)
 	char host[LABEL_MAX + 1], id[64];
 	struct stat st;
 	size_t njobs = 0, i;
-	int c, one_fs = 0, strict = 0, json = cli->json, tty, x;
+	int c, one_fs = 0, strict = 0, verify = 0, json = cli->json, tty, x;
 	int rc = EXIT_ERROR, hooked = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -407,6 +412,9 @@ cmd_backup(int argc, char **argv, struct cli *cli)
 			break;
 		case 'S':
 			strict = 1;
+			break;
+		case 'V':
+			verify = 1;
 			break;
 		case 'j':
 			json = 1;
@@ -481,6 +489,8 @@ cmd_backup(int argc, char **argv, struct cli *cli)
 		p.one_file_system = 1;
 	if (strict)
 		p.strict = 1;
+	if (verify)
+		p.verify = 1;
 	if (vsize != NULL && parse_size(vsize, &p.volume_size) != 0) {
 		rc = cli_usage_error(usage, "bad volume size '%s'", vsize);
 		goto cleanup;

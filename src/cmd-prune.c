@@ -259,15 +259,17 @@ cmd_prune(int argc, char **argv, struct cli *cli)
 		    e->header.label, &p.tmpl, "prune", e->set.reason) != 0)
 			failed++;
 	}
-	/* Record the verification of the covers (best effort). */
+	/* Record what the re-read of the covers found (best effort), as
+	 * coffer verify does: intact sets verified now, damaged ones no
+	 * longer verified. */
 	for (i = 0; i < n && !dry && p.cv.row > 0; i++) {
-		if (es[i].set.verified == 0 || es[i].set.decision ==
-		    RETENTION_REMOVE)
+		if ((es[i].set.verified == 0 && !es[i].damaged) ||
+		    es[i].set.decision == RETENTION_REMOVE)
 			continue;
 		if ((r = catalog_set_find(cli->catalog, p.cv.row, p.cv.host,
 		    es[i].header.label, &cs)) == 1)
 			(void)catalog_set_verified(cli->catalog, cs.id,
-			    es[i].set.verified);
+			    es[i].damaged ? 0 : es[i].set.verified);
 		catalog_set_clear(&cs);
 	}
 	if (json && cli_json_print(arr) != 0) {

@@ -33,6 +33,7 @@
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,7 @@
 #include <locale.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -716,19 +718,28 @@ changed_since(int fd, const char *path, const struct stat *st0)
 	    st.st_ctim.tv_nsec != st0->st_ctim.tv_nsec);
 }
 
-/* Open a regular file for reading its data: 0, 1 (skip, warned), -1. */
+/*
+ * Open the regular file name (relative to dirfd, or AT_FDCWD) for reading
+ * its data, path naming it in messages: 0, 1 (skip, warned), -1.  One
+ * fstat; a file smaller than one read buffer gets no read-ahead advice
+ * (it is read with one call).
+ */
 static int
-open_data(struct volume_writer *w, const char *path, int *fd,
-    struct stat *st)
+open_data(struct volume_writer *w, int dirfd, const char *name,
+    const char *path, int *fd, struct stat *st)
 {
 
-	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK | O_NOATIME);
+	(void)w;
+	*fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK | O_NOATIME);
 	if (*fd < 0 && errno == EPERM)
-		*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		*fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 		    O_NOCTTY | O_NONBLOCK);
 	if (*fd < 0) {
-		warnp("skipping '%s'", path);
+		if (errno == ENOENT)
+			warning("skipping '%s': it vanished", path);
+		else
+			warnp("skipping '%s'", path);
 		return (1);
 	}
 	if (fstat(*fd, st) != 0) {
@@ -739,13 +750,45 @@ open_data(struct volume_writer *w, const char *path, int *fd,
 		warning("skipping '%s': no longer a regular file", path);
 		goto skip;
 	}
-	(void)posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (st->st_size > VOLUME_BUFSIZE)
+		(void)posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return (0);
 
 skip:
 	close(*fd);
 	*fd = -1;
 	return (1);
+}
+
+/*
+ * The read-disk behaviour for one entry (fd open on it, or -1: path):
+ * base, plus NO_XATTR when the entry has no extended attribute and NO_ACL
+ * when it has none in the system namespace (POSIX ACLs are
+ * system.posix_acl_access and _default), so that libarchive (and libacl
+ * under it) does not probe for them: one listxattr call instead of a
+ * failing getxattr and an fstat (two getxattrs for a directory) per entry.
+ * When the names cannot be listed here, libarchive probes as usual.
+ */
+static int
+disk_flags(int base, int fd, const char *path)
+{
+	char names[4096];
+	ssize_t n, i;
+	int sys = 0;
+
+	n = fd >= 0 ? flistxattr(fd, names, sizeof(names)) :
+	    llistxattr(path, names, sizeof(names));
+	if (n < 0)
+		return (errno == ENOTSUP ? base | ARCHIVE_READDISK_NO_XATTR |
+		    ARCHIVE_READDISK_NO_ACL : base);
+	if (n == 0)
+		return (base | ARCHIVE_READDISK_NO_XATTR |
+		    ARCHIVE_READDISK_NO_ACL);
+	for (i = 0; i < n; i += (ssize_t)strnlen(names + i,
+	    (size_t)(n - i)) + 1)
+		if (strncmp(names + i, "system.", 7) == 0)
+			sys = 1;
+	return (sys ? base : base | ARCHIVE_READDISK_NO_ACL);
 }
 
 static void
@@ -765,6 +808,38 @@ volume_add_path(struct volume_writer *w, const char *abs_path,
     const char *archive_name, uint8_t sha256_out[VOLUME_SHA256_LEN],
     struct volume_file_info *info_out)
 {
+	struct stat st;
+
+	if (lstat(abs_path, &st) != 0) {
+		if (errno == ENOENT)
+			warning("skipping '%s': it vanished", abs_path);
+		else
+			warnp("skipping '%s'", abs_path);
+		return (1);
+	}
+	return (volume_add_at(w, AT_FDCWD, abs_path, abs_path, archive_name,
+	    &st, sha256_out, info_out));
+}
+
+/* Whether the file open as fd (fstat fst) is not the one lstat found as
+ * st: another inode, or changed since. */
+static int
+differs(const struct stat *fst, const struct stat *st)
+{
+
+	return (fst->st_dev != st->st_dev || fst->st_ino != st->st_ino ||
+	    fst->st_size != st->st_size ||
+	    fst->st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    fst->st_mtim.tv_nsec != st->st_mtim.tv_nsec ||
+	    fst->st_ctim.tv_sec != st->st_ctim.tv_sec ||
+	    fst->st_ctim.tv_nsec != st->st_ctim.tv_nsec);
+}
+
+int
+volume_add_at(struct volume_writer *w, int dirfd, const char *name,
+    const char *abs_path, const char *archive_name, const struct stat *lst,
+    uint8_t sha256_out[VOLUME_SHA256_LEN], struct volume_file_info *info_out)
+{
 	struct volume_file_info info;
 	struct archive_entry *e = NULL;
 	struct volume_sparse *sp = NULL;
@@ -772,7 +847,7 @@ volume_add_path(struct volume_writer *w, const char *abs_path,
 	struct archive *disk;
 	struct stat st;
 	size_t nsp = 0;
-	int fd = -1, r, rc = -1;
+	int fd = -1, r, rc = -1, moved = 0, base;
 	locale_t old = volume_locale_enter();
 
 	memset(&info, 0, sizeof(info));
@@ -782,22 +857,19 @@ volume_add_path(struct volume_writer *w, const char *abs_path,
 		    w->failed ? "spoiled" : "finished");
 		goto done;
 	}
-	if (lstat(abs_path, &st) != 0) {
-		if (errno == ENOENT)
-			warning("skipping '%s': it vanished", abs_path);
-		else
-			warnp("skipping '%s'", abs_path);
-		rc = 1;
-		goto done;
-	}
+	st = *lst;
 	if (S_ISSOCK(st.st_mode)) {
 		warning("skipping socket '%s'", abs_path);
 		rc = 1;
 		goto done;
 	}
-	if (S_ISREG(st.st_mode) &&
-	    (rc = open_data(w, abs_path, &fd, &st)) != 0)
-		goto done;
+	if (S_ISREG(st.st_mode)) {
+		if ((rc = open_data(w, dirfd, name, abs_path, &fd, &st)) != 0)
+			goto done;
+		/* Replaced or changed since the caller's lstat: what is
+		 * stored is the file as opened, and the caller hears. */
+		moved = differs(&st, lst);
+	}
 	rc = -1;
 	if ((e = archive_entry_new()) == NULL) {
 		warnp("cannot allocate memory");
@@ -808,9 +880,18 @@ volume_add_path(struct volume_writer *w, const char *abs_path,
 	 * search for them (lseek SEEK_DATA/SEEK_HOLE, several per file).
 	 */
 	disk = w->disk;
+	base = ARCHIVE_READDISK_NO_FFLAGS;
 	if (S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size)
+	    (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size) {
 		disk = w->dense;
+		base |= ARCHIVE_READDISK_NO_SPARSE;
+	}
+	if (archive_read_disk_set_behavior(disk, disk_flags(base, fd,
+	    abs_path)) != ARCHIVE_OK) {
+		warn0("cannot read '%s': %s", abs_path,
+		    archive_error_string(disk));
+		goto done;
+	}
 	archive_entry_copy_sourcepath(e, abs_path);
 	r = archive_read_disk_entry_from_file(disk, e, fd, &st);
 	if (r < ARCHIVE_WARN) {
@@ -845,7 +926,7 @@ volume_add_path(struct volume_writer *w, const char *abs_path,
 		if (w_data(w, fd, 0, (uint64_t)st.st_size, sp, nsp,
 		    info.sha256, &info.changed, &info.read_error))
 			goto done;
-		if (changed_since(fd, abs_path, &st))
+		if (moved || changed_since(fd, abs_path, &st))
 			info.changed = 1;
 	}
 	if (w_finish_entry(w))
@@ -909,7 +990,8 @@ volume_add_part_whole(struct volume_writer *w, const char *abs_path,
 		warn0("part of '%s' out of range", abs_path);
 		goto done;
 	}
-	if ((rc = open_data(w, abs_path, &fd, &st)) != 0)
+	if ((rc = open_data(w, AT_FDCWD, abs_path, abs_path, &fd, &st)) !=
+	    0)
 		goto done;
 	rc = -1;
 	if ((e = archive_entry_new()) == NULL) {

@@ -54,7 +54,8 @@ if setfattr -n user.coffer -v xval src/file 2>/dev/null; then
 	have_xattr=1
 fi
 have_acl=0
-if setfacl -m u:12345:r src/sub/medium 2>/dev/null; then
+if setfacl -m u:12345:r src/sub/medium 2>/dev/null &&
+    setfacl -d -m u:12345:r src/sub/deep 2>/dev/null; then
 	have_acl=1
 fi
 
@@ -94,12 +95,12 @@ test_expect_success 'set.json is a full backup of job paths, with the audit head
 	grep "^coffer-signature-v1 SHA256:" "$d/set.json.sig"
 '
 
-test_expect_success 'the catalog has the set, its objects, verified, and the audit event' '
+test_expect_success 'the catalog has the set, its objects, and the audit event' '
 	label=$(basename "$(cat setdir)") &&
 	sqlite3 "$COFFER_HOME/catalog.db" "SELECT level, kind, job FROM sets WHERE label = '\''$label'\''" >row &&
 	echo "full|backup|paths" >expect &&
 	test_cmp expect row &&
-	sqlite3 "$COFFER_HOME/catalog.db" "SELECT verified IS NOT NULL FROM sets WHERE label = '\''$label'\''" >v &&
+	sqlite3 "$COFFER_HOME/catalog.db" "SELECT verified IS NULL FROM sets WHERE label = '\''$label'\''" >v &&
 	echo 1 >expect && test_cmp expect v &&
 	n=$(sqlite3 "$COFFER_HOME/catalog.db" "SELECT count(*) FROM volumes v JOIN sets s ON v.set_id = s.id WHERE s.label = '\''$label'\''") &&
 	test "$n" = "$(ls "$(cat setdir)" | grep -v "^set.json" | wc -l)" &&
@@ -183,7 +184,11 @@ if [ "$have_xattr" = 1 ] && [ "$have_acl" = 1 ]; then
 		done &&
 		getfattr -n user.coffer --only-values x/$(ap src/file) >xv &&
 		printf xval >expect && test_cmp expect xv &&
-		getfacl -p x/$(ap src/sub/medium) 2>/dev/null | grep "user:12345:r--"
+		getfacl -p x/$(ap src/sub/medium) 2>/dev/null | grep "user:12345:r--" &&
+		getfacl -p x/$(ap src/sub/deep) 2>/dev/null |
+			grep "default:user:12345:r--" &&
+		getfattr -d x/$(ap src/sub/medium) >none &&
+		test_must_fail grep user. none
 	'
 else
 	test_skip 'xattrs and ACLs' 'setfattr or setfacl not usable here'

@@ -102,6 +102,56 @@ test_expect_success '--json prints the summary fields' '
 	test "$(field warnings)" = 0
 '
 
+# verified_col LABEL: the VERIFIED column of coffer sets for LABEL.
+verified_col() {
+	coffer sets >sets.out &&
+	awk -v l="$1" '$1 == l { print $9 }' sets.out
+}
+
+test_expect_success 'a backup is not read back by default: not verified' '
+	coffer backup --json --label nov "$TRASH/src/keep" >sum &&
+	test "$(field verified)" = false &&
+	test "$(verified_col nov)" = - &&
+	coffer audit log >ev &&
+	test_must_fail grep " verify " ev
+'
+
+test_expect_success '--verify reads the set back and marks it verified' '
+	COFFER_NOW=2030-01-02T03:04:05Z coffer backup --json --verify \
+	    --label vy "$TRASH/src/keep" >sum &&
+	test "$(field verified)" = true &&
+	test "$(verified_col vy)" = 2030-01-02T03:04:05Z
+'
+
+test_expect_success 'the job key verify = yes does the same; --verify overrides no' '
+	cat >>"$COFFER_HOME/config" <<-EOF2
+	[backup "checked"]
+	path = $TRASH/src/keep
+	verify = yes
+	[backup "unchecked"]
+	path = $TRASH/src/keep
+	verify = no
+	EOF2
+	COFFER_NOW=2030-01-03T00:00:00Z coffer backup --label jv checked &&
+	test "$(verified_col jv)" = 2030-01-03T00:00:00Z &&
+	COFFER_NOW=2030-01-04T00:00:00Z coffer backup --label jn unchecked &&
+	test "$(verified_col jn)" = - &&
+	COFFER_NOW=2030-01-05T00:00:00Z coffer backup --verify --label jo \
+	    unchecked &&
+	test "$(verified_col jo)" = 2030-01-05T00:00:00Z
+'
+
+test_expect_success 'a bad verify value is refused' '
+	cat >>"$COFFER_HOME/config" <<-EOF2
+	[backup "badverify"]
+	path = $TRASH/src/keep
+	verify = perhaps
+	EOF2
+	test_must_fail coffer backup --label bv badverify 2>err &&
+	test_grep "verify" err &&
+	! test -e vault/sets/*/bv
+'
+
 test_expect_success 'under cron (stderr not a terminal) a good backup prints nothing' '
 	coffer backup --label quiet "$TRASH/src/keep" >out 2>err &&
 	test ! -s out && test ! -s err

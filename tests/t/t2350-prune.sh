@@ -15,6 +15,11 @@ backup() {
 sets() {
 	ls "$TRASH/vault/sets/$H" | sort
 }
+# verified_col LABEL: the VERIFIED column of coffer sets for LABEL.
+verified_col() {
+	coffer sets >"$TRASH/sets.out" &&
+	awk -v l="$1" '$1 == l { print $9 }' "$TRASH/sets.out"
+}
 
 test_expect_success 'setup: four fulls on four days' '
 	test_init >/dev/null &&
@@ -28,6 +33,12 @@ test_expect_success 'setup: four fulls on four days' '
 '
 H=$(cat host 2>/dev/null)
 export COFFER_NOW=2026-11-05T10:00:00Z
+
+test_expect_success 'backups are not verified when made (no --verify)' '
+	for l in f01 f02 f03 f04; do
+		test "$(verified_col $l)" = - || return 1
+	done
+'
 
 test_expect_success 'prune with no policy refuses' '
 	test_expect_code 1 coffer prune 2>err &&
@@ -44,7 +55,8 @@ test_expect_success 'prune --dry-run lists decisions and changes nothing' '
 	test_grep "^would remove f01 " out &&
 	test $(sets | wc -l) = 4 &&
 	coffer audit log >after &&
-	test_cmp before after
+	test_cmp before after &&
+	test "$(verified_col f04)" = -
 '
 
 test_expect_success 'prune --json' '
@@ -87,11 +99,16 @@ test_expect_success 'keep refuses a date in the past and bad usage' '
 test_expect_success 'prune removes what the policy does not need, not held sets' '
 	coffer prune --keep-daily 2 >out &&
 	test_grep "^keep  *f01  kept: held until 2027-01-01" out &&
-	test_grep "^remove  *f02 " out &&
+	test_grep "^remove  *f02 .*covered by verified full f04" out &&
 	test "$(sets)" = "$(printf "f01\nf03\nf04")" &&
 	coffer audit log --action prune >ev &&
 	test $(grep -c " prune " ev) = 1 &&
 	test_grep "$H/f02" ev
+'
+
+test_expect_success 'prune re-read the unverified cover f04 and recorded it verified' '
+	test "$(verified_col f04)" = 2026-11-05T10:00:00Z &&
+	test "$(verified_col f03)" = -
 '
 
 test_expect_success 'forget refuses a held set, with no override' '
@@ -149,10 +166,25 @@ test_expect_success 'a damaged newer full covers nothing' '
 	chmod -R u+w vault/sets/$H/c1 &&
 	cp vault/sets/$H/c1/vol-0001.tar.zst.age vol.save &&
 	echo damage >>vault/sets/$H/c1/vol-0001.tar.zst.age &&
+	test "$(verified_col c1)" = - &&
 	coffer prune --dry-run --keep-last 1 >out 2>err &&
-	test_grep "damaged" err &&
+	test_grep "set .$H/c1. is damaged: it does not cover" err &&
 	test_grep "^keep  *f04  kept: not needed by the policy, but no newer verified full" out &&
 	test_grep "^would remove f03 .*covered by verified full f04" out &&
+	test "$(verified_col c1)" = - &&
+	cat vol.save >vault/sets/$H/c1/vol-0001.tar.zst.age
+'
+
+test_expect_success 'a verified set found damaged by prune loses its mark' '
+	COFFER_NOW=2026-11-09T11:00:00Z coffer verify c1 >/dev/null &&
+	test "$(verified_col c1)" = 2026-11-09T11:00:00Z &&
+	echo damage >>vault/sets/$H/c1/vol-0001.tar.zst.age &&
+	COFFER_NOW=2026-11-09T12:00:00Z coffer prune --keep-daily 10 >out \
+	    2>err &&
+	test_grep "set .$H/c1. is damaged" err &&
+	test_must_fail grep "^remove" out &&
+	test "$(verified_col c1)" = - &&
+	test "$(verified_col f04)" = 2026-11-09T12:00:00Z &&
 	cat vol.save >vault/sets/$H/c1/vol-0001.tar.zst.age
 '
 
