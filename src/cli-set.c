@@ -189,6 +189,7 @@ struct cli_unlock {
 	struct age_identities *ids;
 	pthread_t thr;
 	int running;
+	int done;                       /* set by the thread, atomically */
 };
 
 static void *
@@ -197,6 +198,7 @@ unlock_main(void *cookie)
 	struct cli_unlock *u = cookie;
 
 	u->ids = cli_identity_load(u->cli, u->id);
+	__atomic_store_n(&u->done, 1, __ATOMIC_RELEASE);
 	return (NULL);
 }
 
@@ -218,6 +220,14 @@ cli_identity_start(struct cli *cli, const struct cli_identity *id)
 	    pthread_create(&u->thr, NULL, unlock_main, u) == 0)
 		u->running = 1;
 	return (u);
+}
+
+int
+cli_identity_ready(struct cli_unlock *u)
+{
+
+	return (u == NULL || !u->running ||
+	    __atomic_load_n(&u->done, __ATOMIC_ACQUIRE));
 }
 
 struct age_identities *

@@ -86,6 +86,9 @@ struct age_identities *cli_identity_load(struct cli *,
 struct cli_unlock *cli_identity_start(struct cli *,
     const struct cli_identity *);
 struct age_identities *cli_identity_finish(struct cli_unlock *);
+/* cli_identity_ready(u): 1 when finish would not wait on the thread (the
+ * unlock ended, or none runs in the background), else 0. */
+int cli_identity_ready(struct cli_unlock *);
 
 /*
  * cli_manifest_load(v, h, ids, entries, n): read and decrypt the manifest

@@ -217,6 +217,34 @@ print_problems(const char *kind, const struct restore_problem *p, size_t n)
 }
 
 
+/* The identity, unlocked in the background (cli_identity_start) while
+ * the restore checks the set's chain: restore_opts' ids_wait and
+ * ids_ready. */
+struct unlock {
+	struct cli_unlock *u;
+	struct age_identities *ids;
+};
+
+static const struct age_identities *
+unlock_wait(void *cookie)
+{
+	struct unlock *ul = cookie;
+
+	if (ul->u != NULL) {
+		ul->ids = cli_identity_finish(ul->u);
+		ul->u = NULL;
+	}
+	return (ul->ids);
+}
+
+static int
+unlock_ready(void *cookie)
+{
+	struct unlock *ul = cookie;
+
+	return (cli_identity_ready(ul->u));
+}
+
 /* Strip leading and trailing slashes of a PATH argument (in place). */
 static char *
 clean_path(char *p)
@@ -240,7 +268,7 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 	struct vault_info vi;
 	struct plan_out po = { 0, NULL };
 	struct snap sn;
-	struct age_identities *ids = NULL;
+	struct unlock ul = { NULL, NULL };
 	struct sign_pinned *pinned = NULL;
 	struct target *t = NULL;
 	const char *identity = NULL, *undo = NULL, *host = NULL, *vdir;
@@ -362,7 +390,7 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 
 	/* The identity: -i FILE, else the vault's protected identity. */
 	id.file = identity;
-	if ((ids = cli_identity_load(cli, &id)) == NULL)
+	if ((ul.u = cli_identity_start(cli, &id)) == NULL)
 		goto done;
 
 	sn.cli = cli;
@@ -373,7 +401,9 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 	o.target = t;
 	o.host = host != NULL ? host : myhost;
 	o.pinned = pinned;
-	o.ids = ids;
+	o.ids_wait = unlock_wait;
+	o.ids_ready = unlock_ready;
+	o.ids_cookie = &ul;
 	o.flags = (dry ? RESTORE_DRY_RUN : 0) | (del ? RESTORE_DELETE : 0) |
 	    (force ? RESTORE_FORCE : 0);
 	o.snapshot = snapshot;
@@ -415,7 +445,7 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 				rc = EXIT_ERROR;
 		}
 	}
-	if (r < 0 && r != -3 && rep.id[0] == '\0' && !dry)
+	if (r < 0 && r != -3 && rep.id[0] == '\0')
 		goto done;
 
 	if (cli->json) {
@@ -475,7 +505,8 @@ done:
 	json_decref(po.list);
 	free(details);
 	restore_report_clear(&rep);
-	age_identities_free(ids);
+	(void)unlock_wait(&ul);
+	age_identities_free(ul.ids);
 	sign_pinned_free(pinned);
 	target_free(t);
 	free(run_id);

@@ -105,7 +105,9 @@ load_set(struct ctx *c, const char *label, struct rset *s)
 	}
 	if ((m.h = crypto_sha256_new()) == NULL)
 		goto done;
-	if ((br.b = volume_blob_reader_open(o->ids, obj->name, mread_read, &m,
+	if (restore_ids(c) == NULL)
+		goto done;
+	if ((br.b = volume_blob_reader_open(restore_ids(c), obj->name, mread_read, &m,
 	    &vst)) == NULL) {
 		rc = vst == VOLUME_DAMAGED ? -3 : -1;
 		goto done;

@@ -78,8 +78,16 @@ test_expect_success '-i IDENTITY works' '
 test_expect_success 'a wrong passphrase fails cleanly and writes nothing' '
 	echo "not the passphrase at all" >wrong &&
 	test_expect_code 1 coffer restore --passphrase-file wrong \
-		--to "$TRASH/wrongpw" multi 2>err &&
-	! test -e wrongpw
+		--to "$TRASH/wrongpw" multi >out 2>err &&
+	! test -e wrongpw &&
+	test_grep "wrong passphrase" err &&
+	test_expect_code 1 coffer restore --passphrase-file wrong --dry-run \
+		--to "$TRASH/wrongpw" multi >out 2>err &&
+	test_grep -v "dry run" out &&
+	printf "not the passphrase at all\n" | test_expect_code 1 \
+		coffer restore --passphrase-fd 0 --to "$TRASH/existing" \
+		multi >out 2>err &&
+	test_grep "wrong passphrase" err
 '
 
 test_expect_success 'nothing is written through a symlink in the destination' '
