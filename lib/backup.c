@@ -16,6 +16,7 @@
 
 #include "age.h"
 #include "audit.h"
+#include "audithead.h"
 #include "backup.h"
 #include "catalog.h"
 #include "clock.h"
@@ -1408,6 +1409,22 @@ cleanup:
 	return (rc);
 }
 
+/* Write the audit chain's head to the vault (audit/HOST/SEQ.head). */
+static int
+write_audit_head(struct run *run)
+{
+	const struct backup_params *p = run->p;
+	char hash[AUDIT_HASH_HEX + 1];
+	long long seq;
+
+	if (audit_head(p->catalog, &seq, hash) != 0)
+		return (-1);
+	if (seq < 1)
+		return (0);
+	return (audithead_write(run->t, run->sk, p->vault_id, p->host, seq,
+	    hash));
+}
+
 /* Before the commit point: remove what this run committed to the set. */
 static void
 undo_objects(struct run *run)
@@ -1637,6 +1654,11 @@ backup_run(const struct backup_params *p, struct backup_result *r)
 		goto cleanup;
 	}
 	crash_point("after-catalog");
+	/* The chain's new head (this backup's event) leaves the host. */
+	if (write_audit_head(run) != 0) {
+		warning("the audit head was not written to the vault");
+		r->warnings++;
+	}
 	if (run->cw != NULL) {
 		x = statecache_commit(run->cw, run->h.level == SET_FULL ?
 		    STATECACHE_FULL | STATECACHE_LAST : STATECACHE_LAST);
