@@ -28,50 +28,6 @@ head_name(const char *host, long long seq, int sig)
 	    sig ? ".sig" : ""));
 }
 
-/* An object read whole into memory, NUL-terminated, at most max bytes. */
-struct smallbuf {
-	char *buf;
-	size_t len, max;
-};
-
-static int
-small_write(void *cookie, const void *p, size_t len)
-{
-	struct smallbuf *b = cookie;
-	char *nb;
-
-	if (len > b->max - b->len) {
-		warn0("an audit head object is larger than %zu bytes", b->max);
-		return (-1);
-	}
-	if ((nb = realloc(b->buf, b->len + len + 1)) == NULL) {
-		warnp("cannot allocate memory");
-		return (-1);
-	}
-	b->buf = nb;
-	memcpy(b->buf + b->len, p, len);
-	b->len += len;
-	b->buf[b->len] = '\0';
-	return (0);
-}
-
-static int
-get_small(struct target *t, const char *name, size_t max, struct smallbuf *b)
-{
-
-	free(b->buf);
-	b->buf = NULL;
-	b->len = 0;
-	b->max = max;
-	if (target_get(t, name, 0, TARGET_TO_END, small_write, b) != 0)
-		return (-1);
-	if (b->buf == NULL && (b->buf = calloc(1, 1)) == NULL) {
-		warnp("cannot allocate memory");
-		return (-1);
-	}
-	return (0);
-}
-
 int
 audithead_write(struct target *t, const struct sign_key *key,
     const char *vault, const char *host, long long seq, const char *hash)
@@ -227,12 +183,28 @@ done:
 	return (rc);
 }
 
+/* Read a head and its signature, freeing what the last call read. */
+static int
+getpair(struct target *t, const char *jname, const char *sname, char **js,
+    size_t *jslen, char **sg, size_t *sglen)
+{
+
+	free(*js);
+	free(*sg);
+	*js = *sg = NULL;
+	if (target_get_small(t, jname, HEAD_MAX, js, jslen) != 0 ||
+	    target_get_small(t, sname, SIG_MAX, sg, sglen) != 0)
+		return (-1);
+	return (0);
+}
+
 int
 audithead_list(struct target *t, const struct sign_pinned *pinned,
     const char *vault, const char *host, audithead_fn *fn, void *cookie)
 {
 	struct scan s;
-	struct smallbuf js = { NULL, 0, 0 }, sg = { NULL, 0, 0 };
+	char *js = NULL, *sg = NULL;
+	size_t jslen = 0, sglen = 0;
 	const struct sign_pubkey *pk;
 	struct audithead h;
 	char *prefix, *jname = NULL, *sname = NULL;
@@ -266,14 +238,13 @@ audithead_list(struct target *t, const struct sign_pinned *pinned,
 		why = NULL;
 		if (!has_seq(s.sigs, s.nsigs, s.heads[i]))
 			why = "no signature";
-		else if (get_small(t, jname, HEAD_MAX, &js) != 0 ||
-		    get_small(t, sname, SIG_MAX, &sg) != 0)
+		else if (getpair(t, jname, sname, &js, &jslen, &sg, &sglen) !=
+		    0)
 			goto cleanup;
-		else if (strlen(sg.buf) != sg.len || (pk = sign_verify(pinned,
-		    js.buf, js.len, sg.buf)) == NULL)
+		else if (strlen(sg) != sglen || (pk = sign_verify(pinned, js,
+		    jslen, sg)) == NULL)
 			why = "bad or unpinned signature";
-		else if (parse_head(js.buf, js.len, vault, host, h.seq,
-		    &h) != 0)
+		else if (parse_head(js, jslen, vault, host, h.seq, &h) != 0)
 			why = "invalid content";
 		else
 			util_strlcpy(h.signer, pk->fpr, sizeof(h.signer));
@@ -288,8 +259,8 @@ audithead_list(struct target *t, const struct sign_pinned *pinned,
 	}
 	rc = 0;
 cleanup:
-	free(js.buf);
-	free(sg.buf);
+	free(js);
+	free(sg);
 	free(jname);
 	free(sname);
 	free(prefix);

@@ -722,51 +722,6 @@ retention_hold_next(struct target *t, const char *host, const char *label,
 	return 0;
 }
 
-struct membuf {
-	char *buf;
-	size_t len, max;
-	const char *name;
-};
-
-static int
-mem_write(void *cookie, const void *p, size_t n)
-{
-	struct membuf *m = cookie;
-	char *nb;
-
-	if (m->len + n > m->max) {
-		warn0("object '%s' is too large (over %zu bytes)", m->name,
-		    m->max);
-		return -1;
-	}
-	if ((nb = realloc(m->buf, m->len + n + 1)) == NULL) {
-		warnp("realloc");
-		return -1;
-	}
-	memcpy(nb + m->len, p, n);
-	m->buf = nb;
-	m->len += n;
-	m->buf[m->len] = '\0';
-	return 0;
-}
-
-/* get_small(t, name, max, m): read a whole small object into m->buf
- * (NUL-terminated; caller frees).  0 or -1 (reported). */
-static int
-get_small(struct target *t, const char *name, size_t max, struct membuf *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->max = max;
-	m->name = name;
-	if (target_get(t, name, 0, TARGET_TO_END, mem_write, m) != 0 ||
-	    (m->buf == NULL && mem_write(m, "", 0) != 0)) {
-		free(m->buf);
-		m->buf = NULL;
-		return -1;
-	}
-	return 0;
-}
-
 int
 retention_hold_write(struct target *t, const struct sign_key *key,
     const char *vault, const char *host, const char *label,
@@ -831,7 +786,8 @@ retention_hold_list(struct target *t, const struct sign_pinned *pinned,
     const char *vault, const char *host, const char *label,
     const char *set_sha256, retention_hold_fn *fn, void *cookie)
 {
-	struct membuf js = { 0 }, sg = { 0 };
+	char *js = NULL, *sg = NULL;
+	size_t jslen = 0, sglen = 0;
 	struct retention_hold h;
 	const struct sign_pubkey *pk;
 	struct hold_scan hs;
@@ -847,9 +803,9 @@ retention_hold_list(struct target *t, const struct sign_pinned *pinned,
 			continue;
 		free(jname);
 		free(sname);
-		free(js.buf);
-		free(sg.buf);
-		js.buf = sg.buf = NULL;
+		free(js);
+		free(sg);
+		js = sg = NULL;
 		sname = NULL;
 		if ((jname = retention_hold_name(host, label, hs.json[i],
 		    0)) == NULL || (sname = retention_hold_name(host, label,
@@ -860,13 +816,14 @@ retention_hold_list(struct target *t, const struct sign_pinned *pinned,
 		why = NULL;
 		if (!has_num(hs.sig, hs.nsig, hs.json[i]))
 			why = "no signature";
-		else if (get_small(t, jname, HOLD_JSON_MAX, &js) != 0 ||
-		    get_small(t, sname, HOLD_SIG_MAX, &sg) != 0)
+		else if (target_get_small(t, jname, HOLD_JSON_MAX, &js,
+		    &jslen) != 0 || target_get_small(t, sname, HOLD_SIG_MAX,
+		    &sg, &sglen) != 0)
 			goto cleanup;
-		else if (strlen(sg.buf) != sg.len ||
-		    (pk = sign_verify(pinned, js.buf, js.len, sg.buf)) == NULL)
+		else if (strlen(sg) != sglen ||
+		    (pk = sign_verify(pinned, js, jslen, sg)) == NULL)
 			why = "bad or unpinned signature";
-		else if (retention_hold_parse(js.buf, js.len, vault, host,
+		else if (retention_hold_parse(js, jslen, vault, host,
 		    label, set_sha256, &h) != 0)
 			why = "invalid content";
 		else if (h.n != hs.json[i])
@@ -884,8 +841,8 @@ retention_hold_list(struct target *t, const struct sign_pinned *pinned,
 	}
 	rc = 0;
 cleanup:
-	free(js.buf);
-	free(sg.buf);
+	free(js);
+	free(sg);
 	free(jname);
 	free(sname);
 	free(prefix);

@@ -497,6 +497,53 @@ cleanup:
 	return (rc);
 }
 
+/* A whole small object read into memory (target_get_small). */
+struct smallbuf {
+	const char *name;
+	char *buf;
+	size_t len, max;
+};
+
+static int
+small_write(void *cookie, const void *p, size_t n)
+{
+	struct smallbuf *m = cookie;
+	char *nb;
+
+	if (n > m->max - m->len) {
+		warn0("object '%s' is too large (over %zu bytes)", m->name,
+		    m->max);
+		return (-1);
+	}
+	if ((nb = realloc(m->buf, m->len + n + 1)) == NULL) {
+		warnp("cannot allocate memory");
+		return (-1);
+	}
+	memcpy(nb + m->len, p, n);
+	m->buf = nb;
+	m->len += n;
+	m->buf[m->len] = '\0';
+	return (0);
+}
+
+int
+target_get_small(struct target *t, const char *name, size_t max, char **buf,
+    size_t *len)
+{
+	struct smallbuf m = { name, NULL, 0, max };
+
+	*buf = NULL;
+	*len = 0;
+	if (target_get(t, name, 0, TARGET_TO_END, small_write, &m) != 0 ||
+	    (m.buf == NULL && small_write(&m, "", 0) != 0)) {
+		free(m.buf);
+		return (-1);
+	}
+	*buf = m.buf;
+	*len = m.len;
+	return (0);
+}
+
 int
 target_get(struct target *t, const char *name, uint64_t offset,
     uint64_t len, target_write_fn *fn, void *cookie)

@@ -216,6 +216,14 @@ int target_get(struct target *, const char *, uint64_t, uint64_t,
     target_write_fn *, void *);
 
 /*
+ * target_get_small(t, name, max, buf, len): read the whole object name, of
+ * at most max bytes, into a new NUL-terminated *buf (the caller frees it)
+ * with its length in *len.  0, or -1 (reported; a larger object is named).
+ */
+int target_get_small(struct target *, const char *, size_t, char **,
+    size_t *);
+
+/*
  * target_open_read(t, name, offset): a streaming reader of object name from
  * offset (offset > size: ERANGE; missing: ENOENT).  Returns the reader
  * (close with target_reader_close) or NULL (reported).

@@ -220,6 +220,36 @@ test_put_get_head(void **state)
 	assert_int_equal(target_head(f->t, "sets/web1", &size), -1);
 }
 
+/* target_get_small: whole, NUL-terminated, refused above its limit. */
+static void
+test_get_small(void **state)
+{
+	struct fixture *f = *state;
+	char *buf = (char *)1;
+	size_t len = 7;
+
+	assert_int_equal(target_put_buf(f->t, "holds/web1/L1.1.json",
+	    "0123456789", 10), 0);
+	assert_int_equal(target_get_small(f->t, "holds/web1/L1.1.json", 10,
+	    &buf, &len), 0);
+	assert_int_equal(len, 10);
+	assert_string_equal(buf, "0123456789");
+	free(buf);
+	assert_int_equal(target_get_small(f->t, "holds/web1/L1.1.json", 9,
+	    &buf, &len), -1);
+	assert_null(buf);
+	assert_int_equal(len, 0);
+	assert_int_equal(target_put_buf(f->t, "holds/web1/L1.2.json", "", 0),
+	    0);
+	assert_int_equal(target_get_small(f->t, "holds/web1/L1.2.json", 10,
+	    &buf, &len), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(buf, "");
+	free(buf);
+	assert_int_equal(target_get_small(f->t, "holds/web1/L1.3.json", 10,
+	    &buf, &len), -1);
+}
+
 static void
 test_streaming_and_ranges(void **state)
 {
@@ -835,6 +865,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_streaming_and_ranges,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_small, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_write_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
