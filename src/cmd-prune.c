@@ -209,6 +209,19 @@ cmd_prune(int argc, char **argv, struct cli *cli)
 		if (!retention_policy_empty(&pol[i]) && (job == NULL ||
 		    pol[i].job == NULL || strcmp(pol[i].job, job) == 0))
 			active++;
+	if (job != NULL) {
+		for (i = 0; i < n; i++)
+			if (es[i].set.job != NULL &&
+			    strcmp(es[i].set.job, job) == 0)
+				break;
+		if (i == n) {
+			if (!cli->quiet)
+				fprintf(stderr, "job '%s' has no sets: nothing "
+				    "to prune\n", job);
+			rc = EXIT_OK;
+			goto cleanup;
+		}
+	}
 	if (active == 0 && n > 0) {
 		warn0("no retention policy%s%s%s: set [backup \"JOB\"] "
 		    "keep-daily (and keep-weekly, keep-monthly, keep-yearly, "

@@ -220,6 +220,13 @@ test_expect_success 'sets of other hosts are never touched' '
 	test_grep "belongs to host" err
 '
 
+test_expect_success 'a job with a policy and no sets yet has nothing to prune' '
+	coffer config set backup.fresh.keep-daily 3 &&
+	coffer prune --job fresh >out 2>err &&
+	test_grep "job .fresh. has no sets: nothing to prune" err &&
+	test ! -s out
+'
+
 test_expect_success 'usage lines match the man pages' '
 	for c in prune forget keep; do
 		coffer $c -h >u && test_grep "^usage: coffer $c" u || return 1
