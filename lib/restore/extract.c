@@ -346,18 +346,19 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
 		close(fd);
 		return (r < 0 ? FAST_BROKEN : FAST_FAILED);
 	}
-	/* Metadata problems are warnings, as libarchive has them. */
-	for (i = 0; i < v->nxattrs; i++)
-		if (fsetxattr(fd, v->xattrs[i].name, v->xattrs[i].value,
-		    v->xattrs[i].len, 0) != 0)
-			warnp("cannot set the extended attribute '%s' of '%s'",
-			    v->xattrs[i].name, e->path);
-	/* Owner before mode: chown clears set-id bits. */
+	/* Metadata problems are warnings, as libarchive has them.  Owner
+	 * before mode (chown clears set-id bits), extended attributes after
+	 * both (chown also drops security.capability). */
 	if (c->is_root && fchown(fd, e->has_owner ? e->uid : (uid_t)v->uid,
 	    e->has_owner ? e->gid : (gid_t)v->gid) != 0)
 		warnp("cannot set the owner of '%s'", e->path);
 	if (fchmod(fd, e->has_mode ? e->mode : v->mode & 07777) != 0)
 		warnp("cannot set the mode of '%s'", e->path);
+	for (i = 0; i < v->nxattrs; i++)
+		if (fsetxattr(fd, v->xattrs[i].name, v->xattrs[i].value,
+		    v->xattrs[i].len, 0) != 0)
+			warnp("cannot set the extended attribute '%s' of '%s'",
+			    v->xattrs[i].name, e->path);
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
 	if (e->has_mtime) {

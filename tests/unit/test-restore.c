@@ -923,9 +923,13 @@ static void
 test_fast_meta(void **state)
 {
 	const char *l = "fast-meta";
-	static const struct volume_xattr xa[2] = {
+	/* A file capability (VFS_CAP_REVISION_2, effective, CAP_NET_RAW):
+	 * chown drops it, so it must be set after the owner. */
+	static const char cap[20] = { 0x01, 0, 0, 0x02, 0, 0x20, 0, 0 };
+	static const struct volume_xattr xa[3] = {
 		{ "user.coffer", "v\0one", 5 },
 		{ "user.empty", "", 0 },
+		{ "security.capability", cap, sizeof(cap) },
 	};
 	struct restore_report rep;
 	struct manifest_entry me;
@@ -933,7 +937,7 @@ test_fast_meta(void **state)
 	struct craft c;
 	struct stat st;
 	char val[16], *cmd;
-	int root = geteuid() == 0, have_xattr, have_acl;
+	int root = geteuid() == 0, have_xattr, have_acl, have_cap;
 	uint32_t fmode = root ? 04751 : 0751;
 	uid_t uid = root ? 1234 : getuid();
 	gid_t gid = root ? 5678 : getgid();
@@ -945,6 +949,10 @@ test_fast_meta(void **state)
 	have_xattr = setxattr(tpath("probe"), "user.probe", "1", 1, 0) == 0;
 	if (!have_xattr)
 		print_message("# skipping xattrs: %s\n", strerror(errno));
+	have_cap = have_xattr && root && setxattr(tpath("probe"),
+	    "security.capability", cap, sizeof(cap), 0) == 0;
+	if (!have_cap)
+		print_message("# skipping file capabilities\n");
 	assert_non_null(cmd = util_asprintf("setfacl -m u:1234:r '%s' "
 	    "2>/dev/null", tpath("probe")));
 	have_acl = access("/usr/bin/setfacl", X_OK) == 0 && system(cmd) == 0;
@@ -967,7 +975,7 @@ test_fast_meta(void **state)
 	ve.mtime_ns = (int64_t)MTIME * 1000000000 + 123456789;
 	if (have_xattr) {
 		ve.xattrs = xa;
-		ve.nxattrs = 2;
+		ve.nxattrs = have_cap ? 3 : 2;
 	}
 	vol_add_entry(&c, &ve, DATA);
 	ve.xattrs = NULL;
@@ -1049,6 +1057,13 @@ test_fast_meta(void **state)
 		assert_memory_equal(val, "v\0one", 5);
 		assert_int_equal(getxattr(tpath("cases/%s/dest/d/f", l),
 		    "user.empty", val, sizeof(val)), 0);
+	}
+	if (have_cap) {
+		char got[sizeof(cap)];
+
+		assert_int_equal(getxattr(tpath("cases/%s/dest/d/f", l),
+		    "security.capability", got, sizeof(got)), sizeof(cap));
+		assert_memory_equal(got, cap, sizeof(cap));
 	}
 	assert_int_equal(lstat(tpath("cases/%s/dest/s", l), &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
