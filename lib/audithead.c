@@ -240,7 +240,7 @@ audithead_list(struct target *t, const struct sign_pinned *pinned,
 			why = "no signature";
 		else if (getpair(t, jname, sname, &js, &jslen, &sg, &sglen) !=
 		    0)
-			goto cleanup;
+			why = "unreadable (too large, or a read error)";
 		else if (strlen(sg) != sglen || (pk = sign_verify(pinned, js,
 		    jslen, sg)) == NULL)
 			why = "bad or unpinned signature";

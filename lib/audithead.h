@@ -35,8 +35,8 @@ int audithead_write(struct target *, const struct sign_key *, const char *,
  * audithead_list(t, pinned, vault, host, fn, cookie): call fn(cookie,
  * name, h, why) for each head of host in t, in seq order: why is NULL for
  * a head whose signature (by a pinned key) and content are good, else
- * what is wrong with it ("no signature", "bad or unpinned signature",
- * "invalid content"), h then holding only what its name says.  Returns 0,
+ * what is wrong with it ("no signature", "unreadable ...", "bad or unpinned
+ * signature", "invalid content"), h then holding only what its name says.  Returns 0,
  * -1 (reported) or fn's non-zero return.
  */
 typedef int audithead_fn(void *, const char *, const struct audithead *,

@@ -98,14 +98,11 @@ struct restore_opts {
 	const struct age_identities *ids;
 	/*
 	 * When ids is NULL, the identity comes from ids_wait(ids_cookie),
-	 * called once, when first needed (NULL fails the restore).  Until
-	 * then, as long as ids_ready(ids_cookie) is 0, a restore of
-	 * everything checks the volumes of the set's chain (size and
-	 * SHA-256, no identity needed), so that extracting them need not
-	 * hash them again: the check overlaps a passphrase unlock.
+	 * called once, when first needed (NULL fails the restore), so that
+	 * a passphrase unlock in the background overlaps loading and
+	 * checking the set headers.
 	 */
 	const struct age_identities *(*ids_wait)(void *);
-	int (*ids_ready)(void *);
 	void *ids_cookie;
 	const char *dest;               /* --to DIR (created if missing) */
 	const char *const *paths;       /* selection (NULL: everything) */

@@ -14,6 +14,7 @@
 #include "compat.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <sys/mman.h>
 
 #if defined(__SSE2__)
@@ -258,6 +259,14 @@ scrypt_derive(const void *pw, size_t pwlen, const void *salt, size_t saltlen,
 	    r < 1 || r > 32 || p < 1 || p > 1024 || outlen == 0 ||
 	    outlen > 1024 || saltlen > 4096) {
 		warn0("scrypt: parameters out of range");
+		return (-1);
+	}
+	/* The mapping, at most 128 * r * (n + 2p + 2) + saltlen + 4 bytes,
+	 * must fit a size_t (4 GiB does not on a 32-bit system). */
+	if ((uint64_t)n + 2 * (uint64_t)p + 2 > (SIZE_MAX - saltlen - 4) /
+	    (128 * (size_t)r)) {
+		warn0("scrypt: %llu bytes of memory cannot be addressed here",
+		    (unsigned long long)n * 128 * r);
 		return (-1);
 	}
 	blen = (size_t)p * 128 * r;

@@ -222,6 +222,19 @@ cli_identity_start(struct cli *cli, const struct cli_identity *id)
 	return (u);
 }
 
+void
+cli_identity_cancel(struct cli_unlock *u)
+{
+
+	if (u == NULL)
+		return;
+	if (u->running) {
+		(void)pthread_join(u->thr, NULL);
+		age_identities_free(u->ids);
+	}
+	free(u);
+}
+
 int
 cli_identity_ready(struct cli_unlock *u)
 {

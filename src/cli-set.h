@@ -86,8 +86,11 @@ struct age_identities *cli_identity_load(struct cli *,
 struct cli_unlock *cli_identity_start(struct cli *,
     const struct cli_identity *);
 struct age_identities *cli_identity_finish(struct cli_unlock *);
-/* cli_identity_ready(u): 1 when finish would not wait on the thread (the
- * unlock ended, or none runs in the background), else 0. */
+/* cli_identity_ready(u): 1 when finish would not wait on a thread (the
+ * unlock ended, or none runs in the background), else 0.
+ * cli_identity_cancel(u): the identity is not needed after all: wait for
+ * a running thread and drop what it loaded, never prompt.  Frees u. */
+void cli_identity_cancel(struct cli_unlock *);
 int cli_identity_ready(struct cli_unlock *);
 
 /*

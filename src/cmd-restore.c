@@ -218,8 +218,7 @@ print_problems(const char *kind, const struct restore_problem *p, size_t n)
 
 
 /* The identity, unlocked in the background (cli_identity_start) while
- * the restore checks the set's chain: restore_opts' ids_wait and
- * ids_ready. */
+ * the restore loads the set's chain: restore_opts' ids_wait. */
 struct unlock {
 	struct cli_unlock *u;
 	struct age_identities *ids;
@@ -235,14 +234,6 @@ unlock_wait(void *cookie)
 		ul->u = NULL;
 	}
 	return (ul->ids);
-}
-
-static int
-unlock_ready(void *cookie)
-{
-	struct unlock *ul = cookie;
-
-	return (cli_identity_ready(ul->u));
 }
 
 /* Strip leading and trailing slashes of a PATH argument (in place). */
@@ -402,7 +393,6 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 	o.host = host != NULL ? host : myhost;
 	o.pinned = pinned;
 	o.ids_wait = unlock_wait;
-	o.ids_ready = unlock_ready;
 	o.ids_cookie = &ul;
 	o.flags = (dry ? RESTORE_DRY_RUN : 0) | (del ? RESTORE_DELETE : 0) |
 	    (force ? RESTORE_FORCE : 0);
@@ -505,7 +495,7 @@ done:
 	json_decref(po.list);
 	free(details);
 	restore_report_clear(&rep);
-	(void)unlock_wait(&ul);
+	cli_identity_cancel(ul.u);
 	age_identities_free(ul.ids);
 	sign_pinned_free(pinned);
 	target_free(t);

@@ -477,11 +477,13 @@ object_cb(void *cookie, const struct set_object *obj,
  * --deep: check every object's size and SHA-256 as set_verify_objects
  * does, but the volumes' from the deep read itself (one pass over each
  * instead of two), then report them all to object_cb in set order.
- * While the identity is still being unlocked (cli_identity_start), the
- * volumes are checked first instead, on this thread, and the deep read
- * hashes nothing: the second read is of a local file, and the hashing
- * overlaps the unlock.  Returns the number of bad objects, or -1
- * (reported).
+ * While the identity is still being unlocked in a thread
+ * (cli_identity_start), the volumes are checked first instead, on this
+ * thread, and the deep read hashes nothing: the second read is of a local
+ * file, and the hashing overlaps the unlock.  (A volume swapped between
+ * the two reads is not seen by this run: a verification is of its
+ * moment.  Restore, which uses what it reads, hashes as it extracts.)
+ * Returns the number of bad objects, or -1 (reported).
  */
 static int
 verify_objects_deep(struct verify *vf, struct result *res,
@@ -490,6 +492,8 @@ verify_objects_deep(struct verify *vf, struct result *res,
 	enum set_object_status *ost = NULL;
 	int *checked = NULL, nbad = -1;
 	size_t i, n = h->nobjects > 0 ? h->nobjects : 1;
+	/* Only while an unlock runs in a thread: it then costs no time. */
+	int prehash = vf->unlock != NULL && !cli_identity_ready(vf->unlock);
 
 	if ((ost = calloc(n, sizeof(*ost))) == NULL ||
 	    (checked = calloc(n, sizeof(*checked))) == NULL) {
@@ -497,8 +501,7 @@ verify_objects_deep(struct verify *vf, struct result *res,
 		goto cleanup;
 	}
 	for (i = 0; i < h->nobjects; i++) {
-		if (h->objects[i].role == SET_ROLE_VOLUME &&
-		    vf->unlock == NULL)
+		if (h->objects[i].role == SET_ROLE_VOLUME && !prehash)
 			continue;
 		if (set_object_check(vf->v->target, h->host, h->label,
 		    &h->objects[i], &ost[i]) != 0)
@@ -798,8 +801,7 @@ cleanup:
 	json_decref(vf.out);
 	catalog_set_list_free(sets, n);
 	age_identities_free(vf.ids);
-	if (vf.unlock != NULL)
-		age_identities_free(cli_identity_finish(vf.unlock));
+	cli_identity_cancel(vf.unlock);
 	cli_vault_close(&v);
 	return (rc);
 }

@@ -49,85 +49,6 @@ restore_ids(struct ctx *c)
 	return (c->ids);
 }
 
-const struct prechecked *
-restore_prechecked(const struct ctx *c, const char *label, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->npre; i++)
-		if (strcmp(c->pre[i].label, label) == 0 &&
-		    strcmp(c->pre[i].name, name) == 0)
-			return (&c->pre[i]);
-	return (NULL);
-}
-
-/*
- * While the identity is being unlocked (o->ids_ready says 0), check the
- * volumes of the set and of the sets it builds on, nearest first, so that
- * extraction reads them without hashing.  Stops when the identity is
- * there: what is left is hashed as it is read.  Errors only cut it short
- * (extraction checks what was not checked here).
- */
-static void
-precheck_chain(struct ctx *c)
-{
-	const struct restore_opts *o = c->o;
-	char *queue[CHAIN_MAX];
-	struct set_header h;
-	struct prechecked *np;
-	enum set_object_status st;
-	size_t nq = 0, k, i, j;
-	int stop = 0;
-
-	if ((queue[nq] = util_strdup(o->label)) == NULL)
-		return;
-	nq++;
-	for (k = 0; k < nq && !stop; k++) {
-		set_header_init(&h);
-		if (set_load(o->target, o->host, queue[k], o->pinned, &h,
-		    SET_LOAD_QUIET_MISSING) != SET_LOAD_OK) {
-			set_header_clear(&h);
-			break;
-		}
-		for (i = 0; i < h.nobjects && !stop; i++) {
-			if (h.objects[i].role != SET_ROLE_VOLUME)
-				continue;
-			if (o->ids_ready(o->ids_cookie) ||
-			    set_object_check(o->target, o->host, queue[k],
-			    &h.objects[i], &st) != 0 ||
-			    (np = reallocarray(c->pre, c->npre + 1,
-			    sizeof(*np))) == NULL) {
-				stop = 1;
-				break;
-			}
-			c->pre = np;
-			np = &c->pre[c->npre];
-			np->label = util_strdup(queue[k]);
-			np->name = util_strdup(h.objects[i].name);
-			np->st = st;
-			if (np->label == NULL || np->name == NULL) {
-				free(np->label);
-				free(np->name);
-				stop = 1;
-				break;
-			}
-			c->npre++;
-		}
-		/* The sets it builds on, each once. */
-		for (i = 0; i < h.nparents && nq < CHAIN_MAX; i++) {
-			for (j = 0; j < nq; j++)
-				if (strcmp(queue[j], h.parents[i]) == 0)
-					break;
-			if (j == nq && (queue[nq] = util_strdup(h.parents[i])) !=
-			    NULL)
-				nq++;
-		}
-		set_header_clear(&h);
-	}
-	for (k = 0; k < nq; k++)
-		free(queue[k]);
-}
-
 void
 restore_ctx_free(struct ctx *c)
 {
@@ -149,11 +70,6 @@ restore_ctx_free(struct ctx *c)
 		free(c->olddirs[i].path);
 	for (i = 0; i < c->nsets; i++)
 		restore_rset_clear(&c->sets[i]);
-	for (i = 0; i < c->npre; i++) {
-		free(c->pre[i].label);
-		free(c->pre[i].name);
-	}
-	free(c->pre);
 	free(c->olddirs);
 	free(c->dels);
 	free(c->jobs);
@@ -211,9 +127,6 @@ restore_engine(struct ctx *c)
 		warnp("cannot allocate memory");
 		return (-1);
 	}
-	if (o->label != NULL && o->ids == NULL && o->ids_ready != NULL &&
-	    o->npaths == 0)
-		precheck_chain(c);
 	if (o->label != NULL) {
 		snprintf(c->rep->set, sizeof(c->rep->set), "%s/%s", o->host,
 		    o->label);

@@ -493,7 +493,6 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	struct volume_reader *vr = NULL;
 	struct volume_entry_info info;
 	struct volume_result res;
-	const struct prechecked *pre = NULL;
 	const struct age_identities *ids;
 	struct job key, *j;
 	enum volume_status vst = VOLUME_OK;
@@ -524,12 +523,9 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	if ((vr = volume_reader_open(ids, vname, volume_target_read, tr,
 	    &vst)) == NULL)
 		goto fail;
-	pre = restore_prechecked(c, s->label, obj->name);
-	if (pre != NULL && (pre->st == SET_OBJECT_OK ||
-	    pre->st == SET_OBJECT_REWRAPPED))
-		volume_reader_no_hash(vr);
-	else
-		volume_reader_whole_hash_only(vr);
+	/* Hashed as it is extracted: a copy checked on another read could
+	 * be swapped in between. */
+	volume_reader_whole_hash_only(vr);
 	while ((r = volume_next(vr, &info)) == 1) {
 		key.name = (char *)(uintptr_t)member_name(info.entry.path,
 		    mbuf, MANIFEST_PATH_MAX + 2);
@@ -586,10 +582,7 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	broken = 0;
 	/* Only the whole object was hashed: a rewrapped header keeps the
 	 * payload hash, which set_object_check reads again to see. */
-	if (pre != NULL && (pre->st == SET_OBJECT_OK ||
-	    pre->st == SET_OBJECT_REWRAPPED)) {
-		/* Checked before (restore_prechecked). */
-	} else if (res.size != obj->size || (memcmp(res.sha256, obj->sha256,
+	if (res.size != obj->size || (memcmp(res.sha256, obj->sha256,
 	    sizeof(res.sha256)) != 0 && (!obj->has_payload ||
 	    set_object_check(c->o->target, c->o->host, s->label, obj,
 	    &ost) != 0 || ost != SET_OBJECT_REWRAPPED))) {

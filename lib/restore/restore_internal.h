@@ -84,19 +84,10 @@ struct job {
 	uint32_t part;          /* 0: whole entry, else part number */
 };
 
-/* A volume checked while the identity was being unlocked. */
-struct prechecked {
-	char *label;
-	char *name;
-	enum set_object_status st;
-};
-
 struct ctx {
 	const struct restore_opts *o;
 	const struct age_identities *ids;       /* see restore_ids */
 	int ids_failed;
-	struct prechecked *pre;
-	size_t npre;
 	struct restore_report *rep;
 	char *dest;             /* real path */
 	int rootfd;
@@ -209,9 +200,7 @@ int restore_run_verify_cmd(struct ctx *c);
 void restore_ctx_free(struct ctx *c);
 int restore_engine(struct ctx *c);
 /* engine.c: the identity (o->ids, else o->ids_wait's, fetched once);
- * NULL (reported) fails.  The check of a volume made before, or NULL. */
+ * NULL (reported) fails. */
 const struct age_identities *restore_ids(struct ctx *);
-const struct prechecked *restore_prechecked(const struct ctx *,
-    const char *, const char *);
 
 #endif /* COFFER_RESTORE_INTERNAL_H */

@@ -103,7 +103,12 @@ test_expect_success 'a damaged or unsigned head is named' '
 	test_expect_code 3 coffer audit verify >out &&
 	test_grep "audit/$host/$seq.head: no signature" out &&
 	mv sig.saved "$HEADS/$seq.head.sig" &&
-	coffer audit verify >out
+	coffer audit verify >out &&
+	head -c 5000 /dev/zero | tr "\\0" x >"$HEADS/99999.head" &&
+	cp "$HEADS/$seq.head.sig" "$HEADS/99999.head.sig" &&
+	test_expect_code 3 coffer audit verify >out 2>err &&
+	test_grep "audit/$host/99999.head: unreadable" out &&
+	rm "$HEADS/99999.head" "$HEADS/99999.head.sig"
 '
 
 test_expect_success 'without its vault, only the local chain is checked' '

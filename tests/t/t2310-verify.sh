@@ -205,6 +205,16 @@ test_expect_success 'verify of an unknown set is an error, not damage' '
 	test_grep "no set .$host/nosuch." err
 '
 
+test_expect_success 'a command that fails early asks for no passphrase' '
+	test_expect_code 1 coffer verify --deep nosuch </dev/null 2>err &&
+	test_grep "no set .$host/nosuch." err &&
+	test_grep -v -i "passphrase" err &&
+	test_must_fail coffer restore nosuch --to "$TRASH/nowhere" \
+		</dev/null 2>err &&
+	test_grep "nosuch" err &&
+	test_grep -v -i "passphrase" err
+'
+
 test_expect_success 'a set the catalog has but the vault lost is damage' '
 	mv "$S/set.json.sig" sig.saved &&
 	test_expect_code 3 coffer verify f1 >out 2>err &&
