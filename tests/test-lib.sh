@@ -135,6 +135,22 @@ test_passphrase_file() {
 
 # test_init [ARGS]: a fresh coffer home with a local vault at ./vault,
 # the vault passphrase in ./pass.
+# The catalog, for tests that tamper with it (the sqlite3 shell).
+# sql STATEMENTS: run SQL on it; save_catalog / restore_catalog: keep and
+# put back an untampered copy (coffer has exited, so the WAL is
+# checkpointed away).
+CAT=$COFFER_HOME/catalog.db
+sql() {
+	sqlite3 "$CAT" "$1"
+}
+save_catalog() {
+	cp "$CAT" "$TRASH/good.db"
+}
+restore_catalog() {
+	rm -f "$CAT-wal" "$CAT-shm"
+	cp "$TRASH/good.db" "$CAT"
+}
+
 test_init() {
 	test_passphrase_file "$TRASH/pass"
 	coffer init --vault "$TRASH/vault" --passphrase-file "$TRASH/pass" "$@"

@@ -73,6 +73,7 @@ static int
 load_set(struct ctx *c, const char *label, struct rset *s)
 {
 	const struct restore_opts *o = c->o;
+	const struct age_identities *ids;
 	const struct set_object *obj;
 	struct manifest_reader *mr = NULL;
 	struct mread m = { NULL, NULL, 0 };
@@ -105,9 +106,9 @@ load_set(struct ctx *c, const char *label, struct rset *s)
 	}
 	if ((m.h = crypto_sha256_new()) == NULL)
 		goto done;
-	if (restore_ids(c) == NULL)
+	if ((ids = restore_ids(c)) == NULL)
 		goto done;
-	if ((br.b = volume_blob_reader_open(restore_ids(c), obj->name, mread_read, &m,
+	if ((br.b = volume_blob_reader_open(ids, obj->name, mread_read, &m,
 	    &vst)) == NULL) {
 		rc = vst == VOLUME_DAMAGED ? -3 : -1;
 		goto done;

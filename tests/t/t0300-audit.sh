@@ -3,25 +3,8 @@ test_description='audit log, verify naming tampered events, export checked witho
 . "$TEST_SRCDIR/test-lib.sh"
 
 MANPAGE=$TEST_SRCDIR/../man/coffer-audit.1
-CAT=$COFFER_HOME/catalog.db
-
 have() {
 	command -v "$1" >/dev/null 2>&1
-}
-
-# sql STATEMENTS: run SQL on the catalog with the sqlite3 shell.
-sql() {
-	sqlite3 "$CAT" "$1"
-}
-
-# save_catalog / restore_catalog: keep and put back the untampered
-# catalog (coffer has exited, so the WAL is checkpointed away).
-save_catalog() {
-	cp "$CAT" "$TRASH/good.db"
-}
-restore_catalog() {
-	rm -f "$CAT-wal" "$CAT-shm"
-	cp "$TRASH/good.db" "$CAT"
 }
 
 # man_python: the Python re-verification recipe from coffer-audit(1).

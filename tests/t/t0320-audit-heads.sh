@@ -2,19 +2,6 @@
 test_description='signed audit heads in the vault find a local log cut short or rewritten'
 . "$TEST_SRCDIR/test-lib.sh"
 
-CAT=$COFFER_HOME/catalog.db
-
-sql() {
-	sqlite3 "$CAT" "$1"
-}
-save_catalog() {
-	cp "$CAT" "$TRASH/good.db"
-}
-restore_catalog() {
-	rm -f "$CAT-wal" "$CAT-shm"
-	cp "$TRASH/good.db" "$CAT"
-}
-
 if ! command -v sqlite3 >/dev/null 2>&1; then
 	test_skip_all "sqlite3 is needed to tamper with the catalog"
 fi
