@@ -14,4 +14,8 @@
 int scrypt_derive(const void *, size_t, const void *, size_t, uint64_t,
     unsigned, unsigned, void *, size_t);
 
+/* scrypt_impl(): the Salsa20/8 scrypt_derive runs on this processor:
+ * "avx512", "sse2" or "portable" (for tests and benchmarks). */
+const char *scrypt_impl(void);
+
 #endif
