@@ -321,7 +321,6 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
     const char *leaf, const struct volume_entry *v)
 {
 	const struct manifest_entry *e = x->e;
-	struct timespec ts[2];
 	size_t i;
 	int fd, r;
 
@@ -347,34 +346,40 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
 		return (r < 0 ? FAST_BROKEN : FAST_FAILED);
 	}
 	/* Metadata problems are warnings, as libarchive has them.  Owner
-	 * before mode (chown clears set-id bits), extended attributes after
-	 * both (chown also drops security.capability). */
-	if (c->is_root && fchown(fd, e->has_owner ? e->uid : (uid_t)v->uid,
-	    e->has_owner ? e->gid : (gid_t)v->gid) != 0)
-		warnp("cannot set the owner of '%s'", e->path);
-	if (fchmod(fd, e->has_mode ? e->mode : v->mode & 07777) != 0)
-		warnp("cannot set the mode of '%s'", e->path);
-	for (i = 0; i < v->nxattrs; i++)
-		if (fsetxattr(fd, v->xattrs[i].name, v->xattrs[i].value,
-		    v->xattrs[i].len, 0) != 0)
-			warnp("cannot set the extended attribute '%s' of '%s'",
-			    v->xattrs[i].name, e->path);
-	ts[0].tv_sec = 0;
-	ts[0].tv_nsec = UTIME_OMIT;
+	 * and mode first, extended attributes after them (chown also drops
+	 * security.capability), the time last. */
+	x->muid = e->has_owner ? e->uid : (uid_t)v->uid;
+	x->mgid = e->has_owner ? e->gid : (gid_t)v->gid;
+	x->mmode = e->has_mode ? e->mode : v->mode & 07777;
 	if (e->has_mtime) {
-		ts[1].tv_sec = e->mtime;
-		ts[1].tv_nsec = e->mtime_nsec;
+		x->mtim.tv_sec = e->mtime;
+		x->mtim.tv_nsec = e->mtime_nsec;
 	} else {
-		ts[1].tv_sec = v->mtime_ns / 1000000000;
-		ts[1].tv_nsec = v->mtime_ns % 1000000000;
-		if (ts[1].tv_nsec < 0) {
-			ts[1].tv_sec--;
-			ts[1].tv_nsec += 1000000000;
+		x->mtim.tv_sec = v->mtime_ns / 1000000000;
+		x->mtim.tv_nsec = v->mtime_ns % 1000000000;
+		if (x->mtim.tv_nsec < 0) {
+			x->mtim.tv_sec--;
+			x->mtim.tv_nsec += 1000000000;
 		}
 	}
-	if (futimens(fd, ts) != 0)
-		warnp("cannot set the time of '%s'", e->path);
 	x->metadone = 1;
+	/* The verifier thread sets it, unless there are attributes too. */
+	if (v->nxattrs == 0 && restore_verifier_add_meta(c, x, fd) == 0)
+		return (FAST_DONE);
+	if (v->nxattrs == 0) {
+		restore_file_meta(fd, e->path, c->is_root, x->muid, x->mgid,
+		    x->mmode, &x->mtim);
+	} else {
+		restore_file_meta(fd, e->path, c->is_root, x->muid, x->mgid,
+		    x->mmode, NULL);
+		for (i = 0; i < v->nxattrs; i++)
+			if (fsetxattr(fd, v->xattrs[i].name,
+			    v->xattrs[i].value, v->xattrs[i].len, 0) != 0)
+				warnp("cannot set the extended attribute '%s' "
+				    "of '%s'", v->xattrs[i].name, e->path);
+		restore_file_meta(fd, e->path, 0, 0, 0, (mode_t)-1,
+		    &x->mtim);
+	}
 	if (restore_verifier_add_fd(c, x, fd) == 0)
 		return (FAST_DONE);
 	if (close(fd) != 0) {
@@ -383,6 +388,25 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
 		return (FAST_FAILED);
 	}
 	return (FAST_DONE);
+}
+
+void
+restore_file_meta(int fd, const char *path, int chown, uid_t uid, gid_t gid,
+    mode_t mode, const struct timespec *mtim)
+{
+	struct timespec ts[2];
+
+	if (chown && fchown(fd, uid, gid) != 0)
+		warnp("cannot set the owner of '%s'", path);
+	if (mode != (mode_t)-1 && fchmod(fd, mode) != 0)
+		warnp("cannot set the mode of '%s'", path);
+	if (mtim == NULL)
+		return;
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = *mtim;
+	if (futimens(fd, ts) != 0)
+		warnp("cannot set the time of '%s'", path);
 }
 
 /* Make the directory x (leaf under pfd); its metadata comes last, in

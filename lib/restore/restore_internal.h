@@ -52,6 +52,12 @@ struct ent {
 	int vstate;                             /* 1: vsha, vsize, vdev, vino;
 						 * 2: closing the written
 						 * file failed */
+	int vmeta;                              /* the verifier sets this
+						 * metadata on vfd first: */
+	uid_t muid;
+	gid_t mgid;
+	mode_t mmode;
+	struct timespec mtim;
 	uint8_t vsha[CRYPTO_SHA256_LEN];
 	uint64_t vsize;
 	dev_t vdev;
@@ -191,7 +197,15 @@ void restore_verifier_add(struct ctx *c, struct ent *x);
  * the verifier owns fd (and closes it); -1, not taken (not running, or
  * holding too many). */
 int restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd);
+/* The same, and the verifier first sets x's muid and mgid (as root),
+ * mmode and mtim on fd (x->vmeta): 0, or -1 (not taken, nothing set). */
+int restore_verifier_add_meta(struct ctx *c, struct ent *x, int fd);
 void restore_verifier_stop(struct ctx *c);
+/* Owner (when chown), mode and mtime of the written file fd (path: for
+ * warnings), in that order (chown clears set-id bits); failures are
+ * warnings.  Either thread. */
+void restore_file_meta(int fd, const char *path, int chown, uid_t uid,
+    gid_t gid, mode_t mode, const struct timespec *mtim);
 int restore_run_verify_cmd(struct ctx *c);
 
 /* engine.c */

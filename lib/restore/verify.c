@@ -53,6 +53,7 @@ struct verifier {
 	size_t nfds;                    /* descriptors queued */
 	size_t maxfds;
 	int rootfd;
+	int is_root;
 	uint8_t *buf;
 	struct crypto_sha256 *h;        /* reset for every file */
 };
@@ -138,6 +139,9 @@ vmain(void *cookie)
 		if (fd >= 0)
 			v->nfds--;
 		pthread_mutex_unlock(&v->mtx);
+		if (x->vmeta)
+			restore_file_meta(fd, x->e->path, v->is_root, x->muid,
+			    x->mgid, x->mmode, &x->mtim);
 		vhash(v, x, fd);
 		pthread_mutex_lock(&v->mtx);
 	}
@@ -158,6 +162,7 @@ restore_verifier_start(struct ctx *c)
 		return (-1);
 	v->cap = c->nents;
 	v->rootfd = c->rootfd;
+	v->is_root = c->is_root;
 	v->maxfds = 0;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		v->maxfds = rl.rlim_cur == RLIM_INFINITY ||
@@ -204,8 +209,8 @@ restore_verifier_add(struct ctx *c, struct ent *x)
 	pthread_mutex_unlock(&v->mtx);
 }
 
-int
-restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd)
+static int
+add_fd(struct ctx *c, struct ent *x, int fd, int meta)
 {
 	struct verifier *v = c->vq;
 	int rc = -1;
@@ -215,6 +220,7 @@ restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd)
 	pthread_mutex_lock(&v->mtx);
 	if (v->tail < v->cap && v->nfds < v->maxfds) {
 		x->queued = 1;
+		x->vmeta = meta;
 		x->vfd = fd;
 		v->nfds++;
 		v->q[v->tail++] = x;
@@ -224,6 +230,20 @@ restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd)
 	}
 	pthread_mutex_unlock(&v->mtx);
 	return (rc);
+}
+
+int
+restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd)
+{
+
+	return (add_fd(c, x, fd, 0));
+}
+
+int
+restore_verifier_add_meta(struct ctx *c, struct ent *x, int fd)
+{
+
+	return (add_fd(c, x, fd, 1));
 }
 
 void

@@ -65,7 +65,8 @@ struct volume_reader {
 	char *acl_default;
 	enum volume_status status;
 	int pipe_ok;                    /* a tar reader, open: may pipe */
-	struct r_pipe *pipe;            /* decoding thread, or NULL */
+	struct r_pipe *apipe;           /* age thread, or NULL */
+	struct r_pipe *pipe;            /* zstd thread, or NULL */
 	int eof;
 	int finished;
 	uint64_t entries;
@@ -111,39 +112,88 @@ r_age_failed(struct volume_reader *r, enum volume_status *st)
 }
 
 /*
+ * The next age plaintext into dst (VOLUME_BUFSIZE): the count, 0 at the
+ * end of the age stream (checked: nothing may follow it), or -1 (reported,
+ * *st set).  Touches only the source, the object hashes and age, so it may
+ * run in a thread of its own (the age pipe).
+ */
+static ssize_t
+r_age_block(struct volume_reader *r, uint8_t *dst, enum volume_status *st)
+{
+	ssize_t n;
+
+	if ((n = age_decrypt_read(r->dec, dst, VOLUME_BUFSIZE)) < 0) {
+		r_age_failed(r, st);
+		return (-1);
+	}
+	if (n == 0 && (n = r_obj_read(r, dst, 1)) != 0) {
+		if (n > 0) {
+			warn0("volume '%s' has data after its end", r->name);
+			*st = VOLUME_DAMAGED;
+		} else
+			*st = VOLUME_ERROR;
+		return (-1);
+	}
+	return (n);
+}
+
+/*
+ * The pipes: a thread runs a stage ahead of its consumer into a ring of
+ * PIPE_SLOTS buffers.  A tar reader has two: the age pipe (the source,
+ * object hashes and age decryption: r_age_block) feeds the tar pipe
+ * (zstd: r_decode), which feeds libarchive's parsing and the writing of
+ * files on the caller's thread, so the three overlap on as many cores.
+ * The consumer holds one slot (the block it reads) until its next pull.
+ * A count <= 0 ends the ring and stays at its head.  Only a stage's own
+ * state is its thread's; everything else stays on the caller's thread
+ * (libarchive, the working directory of extractions).
+ */
+#define PIPE_SLOTS 4
+
+typedef ssize_t r_stage_fn(struct volume_reader *, uint8_t *,
+    enum volume_status *);
+
+struct r_pipe {
+	struct volume_reader *r;
+	r_stage_fn *fn;
+	pthread_t tid;
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	uint8_t *buf[PIPE_SLOTS];
+	ssize_t len[PIPE_SLOTS];
+	size_t head, tail;              /* slots [head, tail) are filled */
+	int held;                       /* the consumer holds head */
+	int stop;
+	enum volume_status st;          /* the thread's, at the end */
+};
+
+static ssize_t r_pipe_pull(struct r_pipe *, uint8_t **,
+    enum volume_status *);
+
+/*
  * The next tar bytes into dst (VOLUME_BUFSIZE): the count, 0 at the end of
  * the stream (every zstd frame complete, the age stream checked to its
- * end), or -1 (reported, *st set).  Touches only the decoding state (the
- * source, object hashes, age, zstd), so it may run in the pipe's thread.
+ * end), or -1 (reported, *st set).  Touches only the decoding state (zstd,
+ * and the age pipe or else the age stage itself), so it may run in the tar
+ * pipe's thread.
  */
 static ssize_t
 r_decode(struct volume_reader *r, uint8_t *dst, enum volume_status *st)
 {
 	ZSTD_outBuffer out = { dst, VOLUME_BUFSIZE, 0 };
+	uint8_t *src = r->zbuf;
 	ssize_t n;
 	size_t ret, inpos;
 
 	for (;;) {
 		if (r->zin.pos == r->zin.size && !r->age_eof) {
-			if ((n = age_decrypt_read(r->dec, r->zbuf,
-			    VOLUME_BUFSIZE)) < 0) {
-				r_age_failed(r, st);
+			n = r->apipe != NULL ? r_pipe_pull(r->apipe, &src, st) :
+			    r_age_block(r, src, st);
+			if (n < 0)
 				return (-1);
-			}
-			if (n == 0) {
+			if (n == 0)
 				r->age_eof = 1;
-				/* Nothing may follow the age stream. */
-				if ((n = r_obj_read(r, r->zbuf, 1)) != 0) {
-					if (n > 0) {
-						warn0("volume '%s' has data "
-						    "after its end", r->name);
-						*st = VOLUME_DAMAGED;
-					} else
-						*st = VOLUME_ERROR;
-					return (-1);
-				}
-			}
-			r->zin.src = r->zbuf;
+			r->zin.src = src;
 			r->zin.size = (size_t)n;
 			r->zin.pos = 0;
 		}
@@ -177,34 +227,10 @@ r_decode(struct volume_reader *r, uint8_t *dst, enum volume_status *st)
 	}
 }
 
-/*
- * The pipe: a thread runs r_decode ahead of the tar reader into a ring of
- * PIPE_SLOTS buffers, so decryption, the object hash and decompression
- * overlap libarchive's parsing and the writing of files on another core.
- * The consumer holds one slot (libarchive's current block) until its next
- * pull.  A count <= 0 ends the ring and stays at its head.  Only
- * r_decode's state is the thread's; everything else stays on the caller's
- * thread (libarchive, the working directory of extractions).
- */
-#define PIPE_SLOTS 4
-
-struct r_pipe {
-	pthread_t tid;
-	pthread_mutex_t mtx;
-	pthread_cond_t cv;
-	uint8_t *buf[PIPE_SLOTS];
-	ssize_t len[PIPE_SLOTS];
-	size_t head, tail;              /* slots [head, tail) are filled */
-	int held;                       /* the consumer holds head */
-	int stop;
-	enum volume_status st;          /* the thread's, at the end */
-};
-
 static void *
 r_pipe_main(void *cookie)
 {
-	struct volume_reader *r = cookie;
-	struct r_pipe *p = r->pipe;
+	struct r_pipe *p = cookie;
 	enum volume_status st = VOLUME_OK;
 	uint8_t *dst;
 	ssize_t n;
@@ -217,7 +243,7 @@ r_pipe_main(void *cookie)
 			break;
 		dst = p->buf[p->tail % PIPE_SLOTS];
 		pthread_mutex_unlock(&p->mtx);
-		n = r_decode(r, dst, &st);
+		n = p->fn(p->r, dst, &st);
 		pthread_mutex_lock(&p->mtx);
 		p->len[p->tail % PIPE_SLOTS] = n;
 		p->st = st;
@@ -230,16 +256,17 @@ r_pipe_main(void *cookie)
 	return (NULL);
 }
 
-/* Start the pipe; without one (failure) r_pull decodes in this thread. */
-static void
-r_pipe_start(struct volume_reader *r)
+/* A pipe running fn for r, or NULL (then the caller runs fn itself). */
+static struct r_pipe *
+r_pipe_start(struct volume_reader *r, r_stage_fn *fn)
 {
 	struct r_pipe *p;
 	size_t i;
 
-	r->pipe_ok = 0;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return;
+		return (NULL);
+	p->r = r;
+	p->fn = fn;
 	for (i = 0; i < PIPE_SLOTS; i++)
 		if ((p->buf[i] = malloc(VOLUME_BUFSIZE)) == NULL)
 			goto err0;
@@ -247,12 +274,9 @@ r_pipe_start(struct volume_reader *r)
 		goto err0;
 	if (pthread_cond_init(&p->cv, NULL) != 0)
 		goto err1;
-	r->pipe = p;
-	if (pthread_create(&p->tid, NULL, r_pipe_main, r) != 0) {
-		r->pipe = NULL;
+	if (pthread_create(&p->tid, NULL, r_pipe_main, p) != 0)
 		goto err2;
-	}
-	return;
+	return (p);
 
 err2:
 	pthread_cond_destroy(&p->cv);
@@ -262,13 +286,13 @@ err0:
 	for (i = 0; i < PIPE_SLOTS; i++)
 		free(p->buf[i]);
 	free(p);
+	return (NULL);
 }
 
-/* Stop and join the pipe's thread (it finishes the block it decodes). */
+/* Stop and join a pipe's thread (it finishes the block it makes). */
 static void
-r_pipe_stop(struct volume_reader *r)
+r_pipe_stop(struct r_pipe *p)
 {
-	struct r_pipe *p = r->pipe;
 	size_t i;
 
 	if (p == NULL)
@@ -283,14 +307,23 @@ r_pipe_stop(struct volume_reader *r)
 	for (i = 0; i < PIPE_SLOTS; i++)
 		free(p->buf[i]);
 	free(p);
-	r->pipe = NULL;
 }
 
-/* The next block from the pipe into *buf: as r_decode. */
-static ssize_t
-r_pipe_pull(struct volume_reader *r, uint8_t **buf)
+/* The tar pipe first: its thread may wait on the age pipe. */
+static void
+r_pipes_stop(struct volume_reader *r)
 {
-	struct r_pipe *p = r->pipe;
+
+	r_pipe_stop(r->pipe);
+	r->pipe = NULL;
+	r_pipe_stop(r->apipe);
+	r->apipe = NULL;
+}
+
+/* The next block from pipe p into *buf: as its stage (*st set on -1). */
+static ssize_t
+r_pipe_pull(struct r_pipe *p, uint8_t **buf, enum volume_status *st)
+{
 	ssize_t n;
 
 	pthread_mutex_lock(&p->mtx);
@@ -306,7 +339,7 @@ r_pipe_pull(struct volume_reader *r, uint8_t **buf)
 	if (n > 0)
 		p->held = 1;
 	else if (n < 0)
-		r->status = p->st != VOLUME_OK ? p->st : VOLUME_ERROR;
+		*st = p->st != VOLUME_OK ? p->st : VOLUME_ERROR;
 	pthread_mutex_unlock(&p->mtx);
 	return (n);
 }
@@ -322,10 +355,14 @@ r_pull_buf(struct volume_reader *r, uint8_t **buf)
 	*buf = r->tbuf;
 	if (r->status != VOLUME_OK)
 		return (-1);
-	if (r->pipe == NULL && r->pipe_ok)
-		r_pipe_start(r);
+	if (r->pipe_ok) {
+		/* Without threads (failure), this thread decodes. */
+		r->pipe_ok = 0;
+		r->apipe = r_pipe_start(r, r_age_block);
+		r->pipe = r_pipe_start(r, r_decode);
+	}
 	if (r->pipe != NULL)
-		return (r_pipe_pull(r, buf));
+		return (r_pipe_pull(r->pipe, buf, &r->status));
 	return (r_decode(r, r->tbuf, &r->status));
 }
 
@@ -952,8 +989,8 @@ void
 volume_reader_whole_hash_only(struct volume_reader *r)
 {
 
-	/* The pipe's thread hashes: too late to stop it. */
-	if (r->pipe != NULL)
+	/* The age pipe's thread hashes: too late to stop it. */
+	if (r->apipe != NULL)
 		return;
 	crypto_sha256_free(r->oh.payload);
 	r->oh.payload = NULL;
@@ -963,7 +1000,7 @@ void
 volume_reader_no_hash(struct volume_reader *r)
 {
 
-	if (r->pipe != NULL)
+	if (r->apipe != NULL)
 		return;
 	crypto_sha256_free(r->oh.all);
 	crypto_sha256_free(r->oh.payload);
@@ -1021,7 +1058,7 @@ volume_reader_free(struct volume_reader *r)
 	if (r == NULL)
 		return;
 	old = volume_locale_enter();
-	r_pipe_stop(r);
+	r_pipes_stop(r);
 	(void)r_disk_close(r);
 	if (r->a != NULL)
 		archive_read_free(r->a);
