@@ -378,3 +378,55 @@ util_remove_tree(const char *path)
 	}
 	return 0;
 }
+
+/*
+ * Sorting arrays of large structures: qsort moves every element
+ * O(n log n) times (a manifest entry is 200 bytes), so pointers are
+ * sorted instead and the elements moved once.  Already sorted input (the
+ * usual manifest) costs one pass.
+ */
+struct sort_by {
+	int (*cmp)(const void *, const void *);
+};
+
+static int
+sort_ptr_cmp(const void *a, const void *b, void *cookie)
+{
+	const struct sort_by *by = cookie;
+
+	return (by->cmp(*(const void *const *)a, *(const void *const *)b));
+}
+
+void
+util_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	struct sort_by by = { cmp };
+	unsigned char *b = base, *tmp;
+	const void **p;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (cmp(b + (i - 1) * size, b + i * size) > 0)
+			break;
+	if (i >= n)
+		return;
+	if (size <= 2 * sizeof(void *) ||
+	    (p = reallocarray(NULL, n, sizeof(*p))) == NULL) {
+		qsort(base, n, size, cmp);
+		return;
+	}
+	if ((tmp = reallocarray(NULL, n, size)) == NULL) {
+		free(p);
+		qsort(base, n, size, cmp);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		p[i] = b + i * size;
+	qsort_r(p, n, sizeof(*p), sort_ptr_cmp, &by);
+	for (i = 0; i < n; i++)
+		memcpy(tmp + i * size, p[i], size);
+	memcpy(base, tmp, n * size);
+	free(tmp);
+	free(p);
+}

@@ -69,4 +69,9 @@ size_t util_strlcpy(char *, const char *, size_t);
  * symlinks followed).  0 or -1 (reported). */
 int util_remove_tree(const char *);
 
+/* util_sort(base, n, size, cmp): qsort, moving each element once (for
+ * large elements), and one pass when base is already sorted.  Falls back
+ * to qsort when memory is short. */
+void util_sort(void *, size_t, size_t, int (*)(const void *, const void *));
+
 #endif

@@ -375,7 +375,7 @@ cli_manifest_load(struct cli_vault *v, const struct set_header *h,
 		n++;
 	}
 	if (n > 1)
-		qsort(arr, n, sizeof(*arr), entry_cmp);
+		util_sort(arr, n, sizeof(*arr), entry_cmp);
 	*out = arr;
 	*nout = n;
 	arr = NULL;

@@ -195,7 +195,7 @@ items_build(const struct manifest_entry *ents, size_t n, struct item **out,
 		}
 	}
 	if (cnt > 0)
-		qsort(it, cnt, sizeof(*it), item_cmp);
+		util_sort(it, cnt, sizeof(*it), item_cmp);
 	*out = it;
 	*nout = cnt;
 	return (0);

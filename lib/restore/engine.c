@@ -141,7 +141,7 @@ restore_engine(struct ctx *c)
 				    &c->sets[c->ents[i].holder],
 				    c->ents[i].e->path);
 		if (c->nents > 1)
-			qsort(c->ents, c->nents, sizeof(*c->ents),
+			util_sort(c->ents, c->nents, sizeof(*c->ents),
 			    restore_ent_cmp);
 	}
 	if ((missing = open_dest(c, o->dest, dry)) < 0)

@@ -155,7 +155,7 @@ load_set(struct ctx *c, const char *label, struct rset *s)
 		}
 	}
 	if (s->n > 1)
-		qsort(s->ents, s->n, sizeof(*s->ents), restore_mentry_cmp);
+		util_sort(s->ents, s->n, sizeof(*s->ents), restore_mentry_cmp);
 	for (i = 1, j = 0; i < s->n; i++)
 		if (strcmp(s->ents[i].path, s->ents[j].path) == 0) {
 			warn0("set '%s/%s': the manifest lists '%s' twice",

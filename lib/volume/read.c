@@ -650,6 +650,9 @@ volume_data_sha256(struct volume_reader *r,
 		warn0("volume '%s': no entry to read", r->name);
 		return (-1);
 	}
+	/* Nothing read yet: hashed in libarchive's blocks, not copied. */
+	if (r->data_pos == 0 && !r->data_done && r->status == VOLUME_OK)
+		return (volume_write_data(r, -1, NULL, sha256) == 0 ? 0 : -1);
 	while (!r->data_done)
 		if (volume_read_data(r, r->dbuf, VOLUME_BUFSIZE) < 0)
 			return (-1);
@@ -704,7 +707,7 @@ volume_write_data(struct volume_reader *r, int fd, const char *what,
 			crypto_sha256_update(r->content, buf, len);
 		r->data_pos = (uint64_t)off + len;
 		/* A hole between blocks stays a hole. */
-		while (e == 0 && len > 0) {
+		while (fd >= 0 && e == 0 && len > 0) {
 			if ((n = pwrite(fd, buf, len, (off_t)off)) < 0) {
 				if (errno == EINTR)
 					continue;
@@ -721,7 +724,7 @@ volume_write_data(struct volume_reader *r, int fd, const char *what,
 	    (uint64_t)archive_entry_size(r->cur) : 0;
 	if (r->data_pos < size) {
 		/* Ending in a hole. */
-		if (e == 0 && ftruncate(fd, (off_t)size) != 0)
+		if (fd >= 0 && e == 0 && ftruncate(fd, (off_t)size) != 0)
 			e = errno;
 		if (hash)
 			volume_hash_zeros(r->content, size - r->data_pos);

@@ -153,6 +153,66 @@ test_path_join(void **state)
 	free(p);
 }
 
+/* A large element, as a manifest entry is: the key and a payload that
+ * must travel with it. */
+struct big {
+	unsigned key;
+	unsigned char pad[180];
+	unsigned check;
+};
+
+static int
+big_cmp(const void *a, const void *b)
+{
+	const struct big *x = a, *y = b;
+
+	return (x->key < y->key ? -1 : x->key > y->key);
+}
+
+static void
+test_sort(void **state)
+{
+	enum { N = 5000 };
+	struct big *a, *want;
+	unsigned seed = 12345;
+	size_t i, round;
+
+	(void)state;
+	a = calloc(N, sizeof(*a));
+	want = calloc(N, sizeof(*want));
+	assert_non_null(a);
+	assert_non_null(want);
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < N; i++) {
+			seed = seed * 1103515245 + 12345;
+			/* sorted, reversed, random with repeats, one out of
+			 * place */
+			a[i].key = round == 0 ? (unsigned)i : round == 1 ?
+			    (unsigned)(N - i) : round == 2 ? (seed >> 16) % 997 :
+			    (i == N / 2 ? 0 : (unsigned)i + 1);
+			memset(a[i].pad, (int)(a[i].key & 0xff),
+			    sizeof(a[i].pad));
+			a[i].check = a[i].key * 7 + 3;
+		}
+		memcpy(want, a, N * sizeof(*a));
+		qsort(want, N, sizeof(*want), big_cmp);
+		util_sort(a, N, sizeof(*a), big_cmp);
+		for (i = 0; i < N; i++) {
+			assert_int_equal(a[i].key, want[i].key);
+			assert_int_equal(a[i].check, a[i].key * 7 + 3);
+			assert_int_equal(a[i].pad[179], a[i].key & 0xff);
+		}
+	}
+	/* Small and empty arrays. */
+	util_sort(a, 0, sizeof(*a), big_cmp);
+	a[0].key = 2;
+	a[1].key = 1;
+	util_sort(a, 2, sizeof(*a), big_cmp);
+	assert_int_equal(a[0].key, 1);
+	free(a);
+	free(want);
+}
+
 int
 main(void)
 {
@@ -163,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_write_read),
 		cmocka_unit_test(test_mkdir_remove),
 		cmocka_unit_test(test_path_join),
+		cmocka_unit_test(test_sort),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
