@@ -466,15 +466,40 @@ retention_hold_released(const struct retention_hold *h)
 	return !h->keep && !h->has_retain_until;
 }
 
+/*
+ * hold_kind(host, label, k, prefix): the holds of set HOST/LABEL,
+ * holds/HOST/LABEL.N.json, into k; *prefix is k's prefix, newly
+ * allocated (caller frees).  0 or -1 (reported).
+ */
+static int
+hold_kind(const char *host, const char *label, struct signedobj_kind *k,
+    char **prefix)
+{
+	memset(k, 0, sizeof(*k));
+	if (label_check(host, "host name") != 0 ||
+	    label_check(label, "set label") != 0)
+		return -1;
+	if ((*prefix = util_asprintf("holds/%s/%s.", host, label)) == NULL)
+		return -1;
+	k->prefix = *prefix;
+	k->suffix = ".json";
+	k->max_n = HOLD_N_MAX;
+	k->max_size = HOLD_JSON_MAX;
+	k->max_sig = HOLD_SIG_MAX;
+	return 0;
+}
+
 char *
 retention_hold_name(const char *host, const char *label, unsigned long n,
     int sig)
 {
-	if (label_check(host, "host name") != 0 ||
-	    label_check(label, "set label") != 0)
-		return NULL;
-	return util_asprintf("holds/%s/%s.%lu.json%s", host, label, n,
-	    sig ? ".sig" : "");
+	struct signedobj_kind k;
+	char *prefix = NULL, *name = NULL;
+
+	if (hold_kind(host, label, &k, &prefix) == 0)
+		name = signedobj_name(&k, n, sig);
+	free(prefix);
+	return name;
 }
 
 static int
@@ -609,29 +634,6 @@ cleanup:
 	if (rc != 0)
 		memset(h, 0, sizeof(*h));
 	return rc;
-}
-
-/*
- * hold_kind(host, label, k, prefix): the holds of set HOST/LABEL,
- * holds/HOST/LABEL.N.json, into k; *prefix is k's prefix, newly
- * allocated (caller frees).  0 or -1 (reported).
- */
-static int
-hold_kind(const char *host, const char *label, struct signedobj_kind *k,
-    char **prefix)
-{
-	memset(k, 0, sizeof(*k));
-	if (label_check(host, "host name") != 0 ||
-	    label_check(label, "set label") != 0)
-		return -1;
-	if ((*prefix = util_asprintf("holds/%s/%s.", host, label)) == NULL)
-		return -1;
-	k->prefix = *prefix;
-	k->suffix = ".json";
-	k->max_n = HOLD_N_MAX;
-	k->max_size = HOLD_JSON_MAX;
-	k->max_sig = HOLD_SIG_MAX;
-	return 0;
 }
 
 /* scan_holds(t, host, label, hs): list the hold objects of a set. */
