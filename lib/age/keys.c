@@ -175,9 +175,8 @@ age_recipients_new(void)
 	return (r);
 }
 
-/* Whether s looks like an identity (a secret): never echo it. */
-static int
-looks_secret(const char *s)
+int
+age_looks_secret(const char *s)
 {
 
 	while (isspace((unsigned char)*s))
@@ -216,7 +215,7 @@ age_recipients_add(struct age_recipients *r, const char *s)
 	}
 	/* s comes from the command line, so echoing it shows nothing new,
 	 * except a secret key given by mistake: never repeat one. */
-	if (looks_secret(s)) {
+	if (age_looks_secret(s)) {
 		warn0("a secret key (identity) was given, not a recipient");
 		return (-1);
 	}
@@ -307,7 +306,7 @@ age_recipients_load_file(struct age_recipients *r, const char *path)
 			warn0("a passphrase must be the only recipient");
 			goto cleanup;
 		}
-		if (looks_secret(line)) {
+		if (age_looks_secret(line)) {
 			warn0("recipients file '%s', line %u is a secret key "
 			    "(identity), not a recipient", path, lineno);
 			goto cleanup;
