@@ -38,6 +38,10 @@ int age_keygen(char *identity, char recipient[AGE_RECIPIENT_MAX]);
 int age_identity_to_recipient(const char *, char[AGE_RECIPIENT_MAX]);
 /* age_recipient_valid(s): 1 if s is a well-formed age1 recipient. */
 int age_recipient_valid(const char *);
+/* age_looks_secret(s): 1 if s (after leading white space, in any case)
+ * starts like an identity, "AGE-SECRET-KEY-" or "AGE-PLUGIN-": a secret
+ * that messages must never echo. */
+int age_looks_secret(const char *);
 
 /* A set of recipients to encrypt to. */
 struct age_recipients;

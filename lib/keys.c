@@ -5,7 +5,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "age.h"
@@ -179,8 +178,7 @@ parse_recipients(char *text, const char *what, char ***listp, size_t *np)
 			continue;
 		/* Never echo the line: a mistaken identity file would
 		 * print its secret key. */
-		if (strncasecmp(r, "AGE-SECRET-KEY-", 15) == 0 ||
-		    strncasecmp(r, "AGE-PLUGIN-", 11) == 0) {
+		if (age_looks_secret(r)) {
 			warn0("'%s', line %zu is a secret key (identity), not "
 			    "a recipient", what, lineno);
 			goto cleanup;

@@ -20,6 +20,7 @@
 #include "retention.h"
 #include "set.h"
 #include "sign.h"
+#include "signedobj.h"
 #include "target.h"
 #include "util.h"
 #include "warnp.h"
@@ -28,6 +29,8 @@
 #define HOLD_SIG_MAX 512
 #define HOLD_FORMAT 1
 #define HOLD_TRIES 100
+/* The largest hold number read from a name (as since holds were added). */
+#define HOLD_N_MAX 1000000009ULL
 
 /* ---------------------------------------------------------------- policy */
 
@@ -463,15 +466,40 @@ retention_hold_released(const struct retention_hold *h)
 	return !h->keep && !h->has_retain_until;
 }
 
+/*
+ * hold_kind(host, label, k, prefix): the holds of set HOST/LABEL,
+ * holds/HOST/LABEL.N.json, into k; *prefix is k's prefix, newly
+ * allocated (caller frees).  0 or -1 (reported).
+ */
+static int
+hold_kind(const char *host, const char *label, struct signedobj_kind *k,
+    char **prefix)
+{
+	memset(k, 0, sizeof(*k));
+	if (label_check(host, "host name") != 0 ||
+	    label_check(label, "set label") != 0)
+		return -1;
+	if ((*prefix = util_asprintf("holds/%s/%s.", host, label)) == NULL)
+		return -1;
+	k->prefix = *prefix;
+	k->suffix = ".json";
+	k->max_n = HOLD_N_MAX;
+	k->max_size = HOLD_JSON_MAX;
+	k->max_sig = HOLD_SIG_MAX;
+	return 0;
+}
+
 char *
 retention_hold_name(const char *host, const char *label, unsigned long n,
     int sig)
 {
-	if (label_check(host, "host name") != 0 ||
-	    label_check(label, "set label") != 0)
-		return NULL;
-	return util_asprintf("holds/%s/%s.%lu.json%s", host, label, n,
-	    sig ? ".sig" : "");
+	struct signedobj_kind k;
+	char *prefix = NULL, *name = NULL;
+
+	if (hold_kind(host, label, &k, &prefix) == 0)
+		name = signedobj_name(&k, n, sig);
+	free(prefix);
+	return name;
 }
 
 static int
@@ -608,118 +636,37 @@ cleanup:
 	return rc;
 }
 
-/* The hold objects of one set, as listed. */
-struct hold_scan {
-	const char *prefix;     /* "holds/HOST/LABEL." */
-	size_t plen;
-	unsigned long *json;    /* numbers with a .json */
-	size_t njson;
-	unsigned long *sig;     /* numbers with a .json.sig */
-	size_t nsig;
-	unsigned long max;      /* highest number seen */
-	int oom;
-};
-
-static int
-scan_add(unsigned long **a, size_t *n, unsigned long v)
-{
-	unsigned long *na;
-
-	if ((na = realloc(*a, (*n + 1) * sizeof(**a))) == NULL) {
-		warnp("realloc");
-		return -1;
-	}
-	na[(*n)++] = v;
-	*a = na;
-	return 0;
-}
-
-static int
-scan_cb(void *cookie, const struct target_entry *e)
-{
-	struct hold_scan *hs = cookie;
-	const char *p = e->name + hs->plen, *q;
-	unsigned long v = 0;
-	int sig;
-
-	if (strncmp(e->name, hs->prefix, hs->plen) != 0)
-		return 0;
-	for (q = p; *q >= '0' && *q <= '9'; q++) {
-		if (v > 100000000UL)
-			return 0;
-		v = v * 10 + (unsigned long)(*q - '0');
-	}
-	if (q == p || *p == '0')
-		return 0;
-	if (strcmp(q, ".json") == 0)
-		sig = 0;
-	else if (strcmp(q, ".json.sig") == 0)
-		sig = 1;
-	else
-		return 0;
-	if (scan_add(sig ? &hs->sig : &hs->json, sig ? &hs->nsig :
-	    &hs->njson, v) != 0) {
-		hs->oom = 1;
-		return -1;
-	}
-	if (v > hs->max)
-		hs->max = v;
-	return 0;
-}
-
-static int
-ulong_cmp(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a;
-	unsigned long y = *(const unsigned long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
-scan_free(struct hold_scan *hs)
-{
-	free(hs->json);
-	free(hs->sig);
-}
-
 /* scan_holds(t, host, label, hs): list the hold objects of a set. */
 static int
 scan_holds(struct target *t, const char *host, const char *label,
-    struct hold_scan *hs, char **prefix)
+    struct signedobj_scan *hs)
 {
+	struct signedobj_kind k;
+	char *prefix = NULL;
+	int rc;
+
 	memset(hs, 0, sizeof(*hs));
-	if (label_check(host, "host name") != 0 ||
-	    label_check(label, "set label") != 0)
+	if (hold_kind(host, label, &k, &prefix) != 0)
 		return -1;
-	if ((*prefix = util_asprintf("holds/%s/%s.", host, label)) == NULL)
-		return -1;
-	hs->prefix = *prefix;
-	hs->plen = strlen(*prefix);
-	if (target_list(t, *prefix, 0, scan_cb, hs) != 0) {
-		scan_free(hs);
-		free(*prefix);
-		*prefix = NULL;
-		return -1;
-	}
-	if (hs->njson > 1)
-		qsort(hs->json, hs->njson, sizeof(*hs->json), ulong_cmp);
-	return 0;
+	rc = signedobj_scan(t, &k, hs);
+	free(prefix);
+	return rc;
 }
 
 int
 retention_hold_next(struct target *t, const char *host, const char *label,
     unsigned long *n)
 {
-	struct hold_scan hs;
-	char *prefix = NULL;
+	struct signedobj_scan hs;
+	int rc = -1;
 
-	if (scan_holds(t, host, label, &hs, &prefix) != 0)
-		return -1;
-	*n = hs.max + 1;
-	scan_free(&hs);
-	free(prefix);
-	return 0;
+	if (scan_holds(t, host, label, &hs) != 0)
+		goto cleanup;
+	*n = (unsigned long)hs.max + 1;
+	rc = 0;
+cleanup:
+	signedobj_scan_free(&hs);
+	return rc;
 }
 
 int
@@ -727,19 +674,21 @@ retention_hold_write(struct target *t, const struct sign_key *key,
     const char *vault, const char *host, const char *label,
     const char *set_sha256, struct retention_hold *h)
 {
-	char *json = NULL, *sig = NULL, *jname = NULL, *sname = NULL;
+	struct signedobj_kind k;
+	char *prefix = NULL, *json = NULL, *jname = NULL, *sname = NULL;
 	unsigned long n;
 	size_t len;
 	int tries, r, rc = -1;
 
-	if (retention_hold_next(t, host, label, &n) != 0)
+	if (retention_hold_next(t, host, label, &n) != 0 ||
+	    hold_kind(host, label, &k, &prefix) != 0)
 		goto cleanup;
 	for (tries = 0; tries < HOLD_TRIES; tries++, n++) {
 		free(jname);
 		free(sname);
 		sname = NULL;
-		if ((jname = retention_hold_name(host, label, n, 0)) == NULL ||
-		    (sname = retention_hold_name(host, label, n, 1)) == NULL)
+		if ((jname = signedobj_name(&k, n, 0)) == NULL ||
+		    (sname = signedobj_name(&k, n, 1)) == NULL)
 			goto cleanup;
 		if ((r = target_head(t, jname, NULL)) < 0)
 			goto cleanup;
@@ -755,30 +704,47 @@ retention_hold_write(struct target *t, const struct sign_key *key,
 	}
 	h->n = n;
 	if ((json = retention_hold_json(vault, host, label, set_sha256, h,
-	    &len)) == NULL || (sig = sign_data(key, json, len)) == NULL)
-		goto cleanup;
-	/* The signature last: a hold without it does not count. */
-	if (target_put_buf(t, jname, json, len) != 0 ||
-	    target_put_buf(t, sname, sig, strlen(sig)) != 0)
+	    &len)) == NULL || signedobj_write(t, key, &k, n, json, len) != 0)
 		goto cleanup;
 	rc = 0;
 cleanup:
 	free(json);
-	free(sig);
 	free(jname);
 	free(sname);
+	free(prefix);
 	return rc;
 }
 
-static int
-has_num(const unsigned long *a, size_t n, unsigned long v)
-{
-	size_t i;
+/* retention_hold_list's caller and what it lists. */
+struct hold_list {
+	const char *vault, *host, *label, *set_sha256;
+	retention_hold_fn *fn;
+	void *cookie;
+};
 
-	for (i = 0; i < n; i++)
-		if (a[i] == v)
-			return 1;
-	return 0;
+static int
+hold_cb(void *cookie, const struct signedobj *o)
+{
+	struct hold_list *l = cookie;
+	struct retention_hold h;
+	const char *why = o->why;
+
+	/* A hold that cannot be read stops the listing (reported). */
+	if (o->status == SIGNEDOBJ_UNREADABLE)
+		return -1;
+	memset(&h, 0, sizeof(h));
+	if (why == NULL && retention_hold_parse(o->text, o->len, l->vault,
+	    l->host, l->label, l->set_sha256, &h) != 0)
+		why = "invalid content";
+	else if (why == NULL && h.n != o->n)
+		why = "its number differs from its name";
+	if (why == NULL)
+		util_strlcpy(h.signer, o->signer->fpr, sizeof(h.signer));
+	else {
+		memset(&h, 0, sizeof(h));
+		h.n = (unsigned long)o->n;
+	}
+	return l->fn(l->cookie, &h, why == NULL, why);
 }
 
 int
@@ -786,67 +752,16 @@ retention_hold_list(struct target *t, const struct sign_pinned *pinned,
     const char *vault, const char *host, const char *label,
     const char *set_sha256, retention_hold_fn *fn, void *cookie)
 {
-	char *js = NULL, *sg = NULL;
-	size_t jslen = 0, sglen = 0;
-	struct retention_hold h;
-	const struct sign_pubkey *pk;
-	struct hold_scan hs;
-	char *prefix = NULL, *jname = NULL, *sname = NULL;
-	const char *why;
-	size_t i;
-	int r, rc = -1;
+	struct hold_list l = { vault, host, label, set_sha256, fn, cookie };
+	struct signedobj_kind k;
+	char *prefix = NULL;
+	int rc = -1;
 
-	if (scan_holds(t, host, label, &hs, &prefix) != 0)
-		return -1;
-	for (i = 0; i < hs.njson; i++) {
-		if (i > 0 && hs.json[i] == hs.json[i - 1])
-			continue;
-		free(jname);
-		free(sname);
-		free(js);
-		free(sg);
-		js = sg = NULL;
-		sname = NULL;
-		if ((jname = retention_hold_name(host, label, hs.json[i],
-		    0)) == NULL || (sname = retention_hold_name(host, label,
-		    hs.json[i], 1)) == NULL)
-			goto cleanup;
-		memset(&h, 0, sizeof(h));
-		h.n = hs.json[i];
-		why = NULL;
-		if (!has_num(hs.sig, hs.nsig, hs.json[i]))
-			why = "no signature";
-		else if (target_get_small(t, jname, HOLD_JSON_MAX, &js,
-		    &jslen) != 0 || target_get_small(t, sname, HOLD_SIG_MAX,
-		    &sg, &sglen) != 0)
-			goto cleanup;
-		else if (strlen(sg) != sglen ||
-		    (pk = sign_verify(pinned, js, jslen, sg)) == NULL)
-			why = "bad or unpinned signature";
-		else if (retention_hold_parse(js, jslen, vault, host,
-		    label, set_sha256, &h) != 0)
-			why = "invalid content";
-		else if (h.n != hs.json[i])
-			why = "its number differs from its name";
-		else
-			util_strlcpy(h.signer, pk->fpr, sizeof(h.signer));
-		if (why != NULL) {
-			memset(&h, 0, sizeof(h));
-			h.n = hs.json[i];
-		}
-		if ((r = fn(cookie, &h, why == NULL, why)) != 0) {
-			rc = r;
-			goto cleanup;
-		}
-	}
-	rc = 0;
+	if (hold_kind(host, label, &k, &prefix) != 0)
+		goto cleanup;
+	rc = signedobj_list(t, pinned, &k, hold_cb, &l);
 cleanup:
-	free(js);
-	free(sg);
-	free(jname);
-	free(sname);
 	free(prefix);
-	scan_free(&hs);
 	return rc;
 }
 
@@ -928,9 +843,8 @@ int
 retention_delete_set(struct target *t, const char *host, const char *label)
 {
 	struct names ns = { NULL, 0, 0 };
-	struct hold_scan hs;
-	char *sig = NULL, *js = NULL, *dir = NULL, *prefix = NULL;
-	char *name = NULL;
+	struct signedobj_scan hs;
+	char *sig = NULL, *js = NULL, *dir = NULL, *name = NULL;
 	size_t i;
 	int pass, rc = -1;
 
@@ -949,13 +863,14 @@ retention_delete_set(struct target *t, const char *host, const char *label)
 		if (target_delete(t, ns.v[i]) != 0)
 			goto cleanup;
 	/* Holds: each signature before its object. */
-	if (scan_holds(t, host, label, &hs, &prefix) != 0)
+	if (scan_holds(t, host, label, &hs) != 0)
 		goto cleanup;
 	for (pass = 1; pass >= 0; pass--) {
-		for (i = 0; i < (pass ? hs.nsig : hs.njson); i++) {
+		for (i = 0; i < (pass ? hs.nsigs : hs.nobjects); i++) {
 			free(name);
 			if ((name = retention_hold_name(host, label,
-			    pass ? hs.sig[i] : hs.json[i], pass)) == NULL ||
+			    (unsigned long)(pass ? hs.sigs[i] :
+			    hs.objects[i]), pass)) == NULL ||
 			    target_delete(t, name) != 0)
 				goto cleanup;
 		}
@@ -963,9 +878,8 @@ retention_delete_set(struct target *t, const char *host, const char *label)
 	rc = 0;
 cleanup:
 	names_free(&ns);
-	scan_free(&hs);
+	signedobj_scan_free(&hs);
 	free(name);
-	free(prefix);
 	free(sig);
 	free(js);
 	free(dir);

@@ -317,8 +317,7 @@ int volume_extract(struct volume_reader *, const char *, int,
 
 /*
  * volume_write_data(r, fd, what, sha256): write the current entry's data
- * to fd (-1: only hash it), a regular file the caller opened for writing
- * (empty): each block
+ * to fd, a regular file the caller opened for writing (empty): each block
  * at its offset, so holes of a sparse entry stay holes and a trailing hole
  * is made with ftruncate.  For callers that create files themselves (see
  * lib/restore/extract.c) instead of volume_extract; what (may be NULL: the

@@ -50,19 +50,31 @@ age_strerror(enum age_error e)
 
 /* ---------------------------------------------------------------- keys */
 
+/* The recipient "age1..." of the X25519 secret key sk: 0, or -1 (only
+ * crypto_x25519 reports). */
+static int
+sk_recipient(const uint8_t *sk, char recipient[AGE_RECIPIENT_MAX])
+{
+	uint8_t pk[32];
+
+	if (crypto_x25519(pk, sk, NULL) ||
+	    bech32_encode(recipient, AGE_RECIPIENT_MAX, "age", pk, 32))
+		return (-1);
+	return (0);
+}
+
 int
 age_keygen(char *identity, char recipient[AGE_RECIPIENT_MAX])
 {
 	uint8_t *sk;
-	uint8_t pk[32];
 	int rc = -1;
 
 	if ((sk = crypto_secure_alloc(32)) == NULL)
 		return (-1);
-	if (crypto_random(sk, 32) || crypto_x25519(pk, sk, NULL))
+	if (crypto_random(sk, 32))
 		goto cleanup;
 	if (bech32_encode(identity, AGE_IDENTITY_MAX, "AGE-SECRET-KEY-", sk,
-	    32) || bech32_encode(recipient, AGE_RECIPIENT_MAX, "age", pk, 32)) {
+	    32) || sk_recipient(sk, recipient)) {
 		warn0("cannot encode age key");
 		goto cleanup;
 	}
@@ -97,7 +109,6 @@ age_identity_to_recipient(const char *identity,
     char recipient[AGE_RECIPIENT_MAX])
 {
 	uint8_t *sk;
-	uint8_t pk[32];
 	int rc = -1, r;
 
 	if ((sk = crypto_secure_alloc(32)) == NULL)
@@ -107,8 +118,7 @@ age_identity_to_recipient(const char *identity,
 		    "malformed age identity");
 		goto cleanup;
 	}
-	if (crypto_x25519(pk, sk, NULL) ||
-	    bech32_encode(recipient, AGE_RECIPIENT_MAX, "age", pk, 32)) {
+	if (sk_recipient(sk, recipient)) {
 		warn0("cannot derive age recipient");
 		goto cleanup;
 	}
@@ -165,9 +175,8 @@ age_recipients_new(void)
 	return (r);
 }
 
-/* Whether s looks like an identity (a secret): never echo it. */
-static int
-looks_secret(const char *s)
+int
+age_looks_secret(const char *s)
 {
 
 	while (isspace((unsigned char)*s))
@@ -206,7 +215,7 @@ age_recipients_add(struct age_recipients *r, const char *s)
 	}
 	/* s comes from the command line, so echoing it shows nothing new,
 	 * except a secret key given by mistake: never repeat one. */
-	if (looks_secret(s)) {
+	if (age_looks_secret(s)) {
 		warn0("a secret key (identity) was given, not a recipient");
 		return (-1);
 	}
@@ -248,20 +257,36 @@ age_recipients_add_passphrase(struct age_recipients *r, const char *pass,
 	return (0);
 }
 
-/* Strip trailing whitespace (and CR) in place. */
-static void
-rstrip(char *s)
+/*
+ * next_line(text, lineno): the next line of *text that is neither blank
+ * nor a '#' comment, cut at its '\n' in place and stripped of trailing
+ * white space (and CR), or NULL at the end.  *text moves past it, and
+ * *lineno counts every line passed.
+ */
+static char *
+next_line(char **text, unsigned *lineno)
 {
-	size_t n = strlen(s);
+	char *line, *next;
+	size_t n;
 
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
+	while ((line = *text) != NULL) {
+		(*lineno)++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		*text = next;
+		n = strlen(line);
+		while (n > 0 && isspace((unsigned char)line[n - 1]))
+			line[--n] = '\0';
+		if (line[0] != '\0' && line[0] != '#')
+			return (line);
+	}
+	return (NULL);
 }
 
 int
 age_recipients_load_file(struct age_recipients *r, const char *path)
 {
-	char *text = NULL, *line, *next;
+	char *text = NULL, *line, *cur;
 	uint8_t pk[32];
 	size_t len = 0;
 	unsigned lineno = 0, added = 0;
@@ -273,20 +298,15 @@ age_recipients_load_file(struct age_recipients *r, const char *path)
 		warn0("recipients file '%s' is not text", path);
 		goto cleanup;
 	}
-	for (line = text; line != NULL; line = next) {
-		lineno++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		rstrip(line);
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
+	cur = text;
+	while ((line = next_line(&cur, &lineno)) != NULL) {
 		/* Never echo a line of the file: it may hold a secret (an
 		 * identity file given by mistake), as age says too. */
 		if (r->pass != NULL) {
 			warn0("a passphrase must be the only recipient");
 			goto cleanup;
 		}
-		if (looks_secret(line)) {
+		if (age_looks_secret(line)) {
 			warn0("recipients file '%s', line %u is a secret key "
 			    "(identity), not a recipient", path, lineno);
 			goto cleanup;
@@ -449,17 +469,11 @@ mem_read(void *cookie, void *buf, size_t len)
 static int
 parse_identity_text(struct age_identities *ids, char *text, const char *path)
 {
-	char *line, *next;
+	char *line;
 	unsigned lineno = 0, added = 0;
 	int r;
 
-	for (line = text; line != NULL; line = next) {
-		lineno++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		rstrip(line);
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
+	while ((line = next_line(&text, &lineno)) != NULL) {
 		if ((r = age_identities_add(ids, line)) != 0) {
 			warn0("in identity file '%s', line %u", path, lineno);
 			return (r);

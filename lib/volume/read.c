@@ -640,30 +640,124 @@ volume_read_data(struct volume_reader *r, void *buf, size_t len)
 	return ((ssize_t)n);
 }
 
+/*
+ * Where r_data_blocks puts each block of the current entry, len bytes at
+ * offset off (libarchive's buffer, not copied).  0, or -1 when it cannot:
+ * the rest of the data is still read and hashed, but no longer handed
+ * over.
+ */
+typedef int r_sink_fn(void *, const void *, size_t, la_int64_t);
+
+/*
+ * r_data_blocks(r, hash, sink, cookie): read the current entry's data
+ * blocks to the end, hashing them when hash (a hole between blocks as
+ * zeros), and hand each to sink (unless NULL).  Returns 0, 1 if sink failed, or -1
+ * (reading failed: reported, r failed).
+ */
+static int
+r_data_blocks(struct volume_reader *r, int hash, r_sink_fn *sink,
+    void *cookie)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int rc, sink_ok = 1;
+
+	for (;;) {
+		rc = archive_read_data_block(r->a, &buf, &len, &off);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (rc < ARCHIVE_WARN || off < 0) {
+			r_tar_failed(r, r_cur_name(r));
+			return (-1);
+		}
+		if (hash && (uint64_t)off > r->data_pos)
+			volume_hash_zeros(r->content,
+			    (uint64_t)off - r->data_pos);
+		if (hash)
+			crypto_sha256_update(r->content, buf, len);
+		r->data_pos = (uint64_t)off + len;
+		if (sink != NULL && sink_ok && sink(cookie, buf, len, off) != 0)
+			sink_ok = 0;
+	}
+	return (sink_ok ? 0 : 1);
+}
+
+/*
+ * r_data_end(r, hash): the current entry's data is read: a regular file
+ * ending in a hole has it hashed (when hash) as zeros up to its size,
+ * which data_pos becomes.  Returns 1 if it ended in a hole, else 0.
+ */
+static int
+r_data_end(struct volume_reader *r, int hash)
+{
+	uint64_t size;
+	int hole;
+
+	size = volume_type_of(r->cur) == VOLUME_REG ?
+	    (uint64_t)archive_entry_size(r->cur) : 0;
+	if ((hole = r->data_pos < size)) {
+		if (hash)
+			volume_hash_zeros(r->content, size - r->data_pos);
+		r->data_pos = size;
+	}
+	r->data_done = 1;
+	return (hole);
+}
+
 int
 volume_data_sha256(struct volume_reader *r,
     uint8_t sha256[VOLUME_SHA256_LEN])
 {
-	uint64_t size;
+	locale_t old;
+	int rc;
 
 	if (r->cur == NULL) {
 		warn0("volume '%s': no entry to read", r->name);
 		return (-1);
 	}
-	/* Nothing read yet: hashed in libarchive's blocks, not copied. */
-	if (r->data_pos == 0 && !r->data_done && r->status == VOLUME_OK)
-		return (volume_write_data(r, -1, NULL, sha256) == 0 ? 0 : -1);
-	while (!r->data_done)
-		if (volume_read_data(r, r->dbuf, VOLUME_BUFSIZE) < 0)
+	if (r->data_pos == 0 && !r->data_done && r->status == VOLUME_OK) {
+		/* Nothing read yet: hashed in libarchive's blocks, not
+		 * copied. */
+		old = volume_locale_enter();
+		rc = r_data_blocks(r, 1, NULL, NULL);
+		volume_locale_leave(old);
+		if (rc < 0)
 			return (-1);
+	} else
+		while (!r->data_done)
+			if (volume_read_data(r, r->dbuf, VOLUME_BUFSIZE) < 0)
+				return (-1);
 	/* A sparse file ending in a hole. */
-	size = volume_type_of(r->cur) == VOLUME_REG ?
-	    (uint64_t)archive_entry_size(r->cur) : 0;
-	if (r->data_pos < size) {
-		volume_hash_zeros(r->content, size - r->data_pos);
-		r->data_pos = size;
-	}
+	(void)r_data_end(r, 1);
 	crypto_sha256_final(r->content, sha256);
+	return (0);
+}
+
+/* A descriptor volume_write_data writes to, and the first write error. */
+struct fd_sink {
+	int fd;
+	int e;                  /* an errno, 0 while none */
+};
+
+/* Each block at its offset: a hole between blocks stays a hole. */
+static int
+r_sink_fd(void *cookie, const void *buf, size_t len, la_int64_t off)
+{
+	struct fd_sink *s = cookie;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pwrite(s->fd, buf, len, (off_t)off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			s->e = errno;
+			return (-1);
+		}
+		buf = (const uint8_t *)buf + n;
+		len -= (size_t)n;
+		off += n;
+	}
 	return (0);
 }
 
@@ -671,12 +765,8 @@ int
 volume_write_data(struct volume_reader *r, int fd, const char *what,
     uint8_t sha256_out[VOLUME_SHA256_LEN])
 {
-	const void *buf;
-	size_t len;
-	la_int64_t off;
-	uint64_t size;
-	ssize_t n;
-	int rc, e = 0, hash = sha256_out != NULL;
+	struct fd_sink s = { fd, 0 };
+	int rc = -1, hash = sha256_out != NULL;
 	locale_t old;
 
 	if (r->cur == NULL || r->status != VOLUME_OK || r->data_pos > 0 ||
@@ -685,56 +775,17 @@ volume_write_data(struct volume_reader *r, int fd, const char *what,
 		return (-1);
 	}
 	old = volume_locale_enter();
-	rc = 0;
-	for (;;) {
-		rc = archive_read_data_block(r->a, &buf, &len, &off);
-		if (rc == ARCHIVE_EOF)
-			break;
-		if (rc < ARCHIVE_WARN) {
-			r_tar_failed(r, r_cur_name(r));
-			rc = -1;
-			goto done;
-		}
-		if (off < 0) {
-			r_tar_failed(r, r_cur_name(r));
-			rc = -1;
-			goto done;
-		}
-		if (hash && (uint64_t)off > r->data_pos)
-			volume_hash_zeros(r->content,
-			    (uint64_t)off - r->data_pos);
-		if (hash)
-			crypto_sha256_update(r->content, buf, len);
-		r->data_pos = (uint64_t)off + len;
-		/* A hole between blocks stays a hole. */
-		while (fd >= 0 && e == 0 && len > 0) {
-			if ((n = pwrite(fd, buf, len, (off_t)off)) < 0) {
-				if (errno == EINTR)
-					continue;
-				e = errno;
-				break;
-			}
-			buf = (const uint8_t *)buf + n;
-			len -= (size_t)n;
-			off += n;
-		}
-	}
-	rc = 0;
-	size = volume_type_of(r->cur) == VOLUME_REG ?
-	    (uint64_t)archive_entry_size(r->cur) : 0;
-	if (r->data_pos < size) {
-		/* Ending in a hole. */
-		if (fd >= 0 && e == 0 && ftruncate(fd, (off_t)size) != 0)
-			e = errno;
-		if (hash)
-			volume_hash_zeros(r->content, size - r->data_pos);
-		r->data_pos = size;
-	}
-	r->data_done = 1;
+	if (r_data_blocks(r, hash, r_sink_fd, &s) < 0)
+		goto done;
+	/* Ending in a hole. */
+	if (r_data_end(r, hash) && s.e == 0 &&
+	    ftruncate(fd, (off_t)r->data_pos) != 0)
+		s.e = errno;
 	if (hash)
 		crypto_sha256_final(r->content, sha256_out);
-	if (e != 0) {
-		errno = e;
+	rc = 0;
+	if (s.e != 0) {
+		errno = s.e;
 		warnp("cannot write '%s' from volume '%s'",
 		    what != NULL ? what : r_cur_name(r), r->name);
 		r->failed++;
@@ -840,39 +891,18 @@ err:
 	return (-1);
 }
 
-/* Write the current entry's data to r->disk, hashing it.  0, 1 (the file
- * could not be written; counted), -1 (reading failed). */
+/* Into libarchive's disk writer (volume_extract); cookie is r. */
 static int
-r_extract_data(struct volume_reader *r, int hash)
+r_sink_disk(void *cookie, const void *buf, size_t len, la_int64_t off)
 {
-	const void *buf;
-	size_t len;
-	la_int64_t off;
-	int rc, write_ok = 1;
+	struct volume_reader *r = cookie;
 
-	for (;;) {
-		rc = archive_read_data_block(r->a, &buf, &len, &off);
-		if (rc == ARCHIVE_EOF)
-			break;
-		if (rc < ARCHIVE_WARN) {
-			r_tar_failed(r, r_cur_name(r));
-			return (-1);
-		}
-		if (hash && (uint64_t)off > r->data_pos)
-			volume_hash_zeros(r->content,
-			    (uint64_t)off - r->data_pos);
-		if (hash)
-			crypto_sha256_update(r->content, buf, len);
-		r->data_pos = (uint64_t)off + len;
-		if (write_ok && archive_write_data_block(r->disk, buf, len,
-		    off) < ARCHIVE_OK) {
-			warn0("cannot write '%s' from volume '%s': %s",
-			    r_cur_name(r), r->name,
-			    archive_error_string(r->disk));
-			write_ok = 0;
-		}
+	if (archive_write_data_block(r->disk, buf, len, off) < ARCHIVE_OK) {
+		warn0("cannot write '%s' from volume '%s': %s",
+		    r_cur_name(r), r->name, archive_error_string(r->disk));
+		return (-1);
 	}
-	return (write_ok ? 0 : 1);
+	return (0);
 }
 
 int
@@ -881,7 +911,6 @@ volume_extract(struct volume_reader *r, const char *dest_root, int flags,
 {
 	uint8_t sha[VOLUME_SHA256_LEN];
 	int opts, cwd = -1, w, rc = -1;
-	uint64_t size;
 	locale_t old = volume_locale_enter();
 
 	memset(sha, 0, sizeof(sha));
@@ -932,7 +961,8 @@ volume_extract(struct volume_reader *r, const char *dest_root, int flags,
 	}
 	rc = 0;
 	if (archive_entry_size(r->cur) > 0) {
-		if ((w = r_extract_data(r, sha256_out != NULL)) < 0) {
+		if ((w = r_data_blocks(r, sha256_out != NULL, r_sink_disk,
+		    r)) < 0) {
 			rc = -1;
 			goto done;
 		}
@@ -941,14 +971,7 @@ volume_extract(struct volume_reader *r, const char *dest_root, int flags,
 			rc = 1;
 		}
 	}
-	size = volume_type_of(r->cur) == VOLUME_REG ?
-	    (uint64_t)archive_entry_size(r->cur) : 0;
-	if (r->data_pos < size) {
-		if (sha256_out != NULL)
-			volume_hash_zeros(r->content, size - r->data_pos);
-		r->data_pos = size;
-	}
-	r->data_done = 1;
+	(void)r_data_end(r, sha256_out != NULL);
 	/* Hashed only for a caller that wants it (a second SHA-256 pass
 	 * over everything extracted otherwise). */
 	if (sha256_out != NULL && volume_type_of(r->cur) == VOLUME_REG)

@@ -679,6 +679,14 @@ test_keys(void **state)
 	assert_int_equal(age_recipient_valid("AGE1QYQSZQGPQYQSZQGPQYQSZQ"),
 	    0);
 	assert_int_equal(age_recipient_valid(""), 0);
+	/* What is never echoed: identities in any case, after white
+	 * space; not recipients. */
+	assert_int_equal(age_looks_secret(g_identity), 1);
+	assert_int_equal(age_looks_secret(" \tage-secret-key-1x"), 1);
+	assert_int_equal(age_looks_secret("AGE-PLUGIN-YUBIKEY-1X"), 1);
+	assert_int_equal(age_looks_secret(g_recipient), 0);
+	assert_int_equal(age_looks_secret("AGE-SECRET-KE"), 0);
+	assert_int_equal(age_looks_secret(""), 0);
 
 	assert_non_null(ids = age_identities_new());
 	/* From the test kit: a post-quantum identity is unsupported. */
