@@ -58,6 +58,10 @@ struct ent {
 	gid_t mgid;
 	mode_t mmode;
 	struct timespec mtim;
+	/* What the final check found (verify.c): NULL, or what differs at
+	 * vwhere. */
+	const char *vwhat;
+	const char *vwhere;
 	uint8_t vsha[CRYPTO_SHA256_LEN];
 	uint64_t vsize;
 	dev_t vdev;

@@ -38,9 +38,9 @@
  * Regular files are re-read and hashed by a second thread as soon as the
  * extraction has written and closed them, while the main thread goes on
  * decrypting and extracting.  The thread records what it read (SHA-256,
- * size, device and inode of the descriptor it read); verify_ent uses that
+ * size, device and inode of the descriptor it read); check_ent uses that
  * when the path is still that inode, else reads the file itself.  The
- * thread reports nothing: whatever it could not do is done by verify_ent.
+ * thread reports nothing: whatever it could not do is done by check_ent.
  */
 struct verifier {
 	pthread_t tid;
@@ -95,7 +95,7 @@ vhash(struct verifier *v, struct ent *x, int fd)
 	}
 	crypto_sha256_reset(v->h);
 	/* Up to the end, or just the size fstat gave (a file that grows
-	 * after that is read again by verify_ent: its size differs). */
+	 * after that is read again by check_ent: its size differs). */
 	while ((n = pread(fd, v->buf, RBUF_SIZE, (off_t)total)) > 0) {
 		crypto_sha256_update(v->h, v->buf, (size_t)n);
 		total += (uint64_t)n;
@@ -279,8 +279,17 @@ bad(struct ctx *c, const char *path, const char *what)
 }
 
 /* Verify x: 0 (recorded when wrong) or -1. */
-static int
-verify_ent(struct ctx *c, struct ent *x)
+/* What check_ent found wrong with a path it could not even look at. */
+static const char check_fatal[] = "";
+
+/*
+ * check_ent(c, x, buf, where): compare what is at x's path with x's
+ * entry: NULL when they agree, what differs (*where: the path to name),
+ * or check_fatal (reported).  buf: RBUF_SIZE bytes for reading.  Reads
+ * only; runs on either of the threads of check_all.
+ */
+static const char *
+check_ent(struct ctx *c, struct ent *x, uint8_t *buf, const char **where)
 {
 	const struct manifest_entry *e = x->e;
 	const struct ent *tx;
@@ -290,80 +299,149 @@ verify_ent(struct ctx *c, struct ent *x)
 	uint64_t size;
 	int r;
 
-	c->rep->verified++;
+#define BAD(path, what) (*where = (path), (what))
+	*where = e->path;
 	if ((r = restore_lstat_at(c->rootfd, e->path, &st)) < 0)
-		return (-1);
+		return (check_fatal);
 	if (r == 1)
-		return (bad(c, e->path, "missing"));
+		return (BAD(e->path, "missing"));
 	want = e->type == MANIFEST_HARDLINK ? MANIFEST_FILE : e->type;
 	if (restore_type_of(st.st_mode) != want)
-		return (bad(c, e->path, "type"));
+		return (BAD(e->path, "type"));
 	if (e->type == MANIFEST_HARDLINK) {
 		if (e->target == NULL ||
 		    restore_lstat_at(c->rootfd, e->target, &tst) != 0 ||
 		    tst.st_ino != st.st_ino || tst.st_dev != st.st_dev)
-			return (bad(c, e->path, "not linked to its target"));
+			return (BAD(e->path, "not linked to its target"));
 		/* The data are the group's first member's. */
 		if ((tx = restore_ent_find(c, e->target)) == NULL)
-			return (0);
+			return (NULL);
 		e = tx->e;
 	}
 	if (want != MANIFEST_SYMLINK && e->has_mode &&
 	    (st.st_mode & 07777) != e->mode)
-		return (bad(c, e->path, "mode"));
+		return (BAD(e->path, "mode"));
 	if (c->is_root && e->has_owner &&
 	    (st.st_uid != e->uid || st.st_gid != e->gid))
-		return (bad(c, e->path, "owner"));
+		return (BAD(e->path, "owner"));
 	if (want != MANIFEST_SYMLINK && e->has_mtime &&
 	    (st.st_mtim.tv_sec != e->mtime ||
 	    st.st_mtim.tv_nsec != (long)e->mtime_nsec))
-		return (bad(c, e->path, "mtime"));
+		return (BAD(e->path, "mtime"));
 	if ((want == MANIFEST_CHR || want == MANIFEST_BLK) && e->has_dev &&
 	    (major(st.st_rdev) != e->devmajor ||
 	    minor(st.st_rdev) != e->devminor))
-		return (bad(c, e->path, "device"));
+		return (BAD(e->path, "device"));
 	if (want == MANIFEST_SYMLINK) {
 		if (restore_same_as(c, e->path, &st, e) != 1)
-			return (bad(c, e->path, "symlink target"));
-		return (0);
+			return (BAD(e->path, "symlink target"));
+		return (NULL);
 	}
 	if (want != MANIFEST_FILE)
-		return (0);
+		return (NULL);
 	if (e->has_size && (uint64_t)st.st_size != e->size)
-		return (bad(c, e->path, "size"));
+		return (BAD(e->path, "size"));
 	/* Read by the verifier thread after it was written, and still
 	 * that file. */
 	if (x->vstate == 2) {
 		warn0("cannot write '%s': closing it failed", x->e->path);
-		return (bad(c, x->e->path, "write error"));
+		return (BAD(x->e->path, "write error"));
 	}
 	if (x->vstate == 1 && x->vdev == st.st_dev && x->vino == st.st_ino) {
 		memcpy(sha, x->vsha, sizeof(sha));
 		size = x->vsize;
-	} else if (restore_hash_at(c->rootfd, x->e->path, c->buf, sha,
+	} else if (restore_hash_at(c->rootfd, x->e->path, buf, sha,
 	    &size) != 0) {
 		warnp("cannot read '%s'", x->e->path);
-		return (bad(c, x->e->path, "unreadable"));
+		return (BAD(x->e->path, "unreadable"));
 	}
 	if (e->has_size && size != e->size)
-		return (bad(c, x->e->path, "size"));
+		return (BAD(x->e->path, "size"));
 	if (e->has_sha256 && memcmp(sha, e->sha256, sizeof(sha)) != 0)
-		return (bad(c, x->e->path, "sha256"));
-	return (0);
+		return (BAD(x->e->path, "sha256"));
+	return (NULL);
+}
+#undef BAD
+
+/* check_ent for entries [a, b) into their vwhat and vwhere. */
+struct check_range {
+	struct ctx *c;
+	size_t a, b;
+	uint8_t *buf;
+};
+
+static void *
+check_range(void *cookie)
+{
+	struct check_range *cr = cookie;
+	struct ent *x;
+	size_t i;
+
+	for (i = cr->a; i < cr->b; i++) {
+		x = &cr->c->ents[i];
+		if (!x->failed)
+			x->vwhat = check_ent(cr->c, x, cr->buf, &x->vwhere);
+	}
+	return (NULL);
+}
+
+static void *
+check_range_thread(void *cookie)
+{
+
+	(void)check_range(cookie);
+	restore_dircache_free();
+	return (NULL);
+}
+
+/*
+ * Every entry checked, the second half on a thread of its own when there
+ * are enough (its directory cache is its own: entries are in path order,
+ * so each half walks its own part of the tree).
+ */
+static void
+check_all(struct ctx *c)
+{
+	struct check_range lo = { c, 0, c->nents, c->buf }, hi;
+	pthread_t tid;
+	int threaded = 0;
+
+	if (c->nents >= 4096 && (hi.buf = malloc(RBUF_SIZE)) != NULL) {
+		hi.c = c;
+		hi.a = lo.b = c->nents / 2;
+		hi.b = c->nents;
+		if (pthread_create(&tid, NULL, check_range_thread, &hi) == 0)
+			threaded = 1;
+		else {
+			lo.b = c->nents;
+			free(hi.buf);
+		}
+	}
+	(void)check_range(&lo);
+	if (threaded) {
+		pthread_join(tid, NULL);
+		free(hi.buf);
+	}
 }
 
 int
 restore_verify_all(struct ctx *c)
 {
 	struct stat st;
+	struct ent *x;
 	size_t i;
 	int r;
 
 	restore_verifier_stop(c);
+	check_all(c);
 	for (i = 0; i < c->nents; i++) {
-		if (c->ents[i].failed)
+		x = &c->ents[i];
+		if (x->failed)
 			continue;
-		if (verify_ent(c, &c->ents[i]))
+		c->rep->verified++;
+		if (x->vwhat == check_fatal)
+			return (-1);
+		if (x->vwhat != NULL && bad(c, x->vwhere, x->vwhat))
 			return (-1);
 	}
 	for (i = 0; i < c->ndels; i++) {

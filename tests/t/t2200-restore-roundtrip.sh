@@ -118,6 +118,22 @@ test_expect_success 'split files across many volumes round trip' '
 	test_cmp expect actual
 '
 
+test_expect_success 'many files: the final check runs on two threads' '
+	mkdir -p many/a many/b &&
+	for d in a b; do
+		(cd many/$d && seq 1 2600 | xargs touch &&
+		 for i in 1 700 2600; do echo "$d$i" >$i; done)
+	done &&
+	coffer backup "$TRASH/many" >out &&
+	MSET=$(coffer sets --json | sed -n "s/.*\"label\": \"\(paths-[^\"]*\)\".*/\1/p" | tail -1) &&
+	restore --json --to "$TRASH/many-r" "$MSET" >many.json &&
+	test_grep "\"mismatches\": 0" many.json &&
+	test_grep "\"verified\": 520[0-9]" many.json &&
+	tree_list many >expect &&
+	tree_list "many-r/${TRASH#/}/many" >actual &&
+	test_cmp expect actual
+'
+
 test_expect_success 'under cron (stderr not a terminal) restore shows no progress' '
 	restore --to "$TRASH/quiet" big1 >out.txt 2>err &&
 	test_grep -v "files, .* written" err
