@@ -15,13 +15,14 @@
 #include "manifest_internal.h"
 /* ---------------------------------------------------------------- writer */
 
+/* Lines are gathered and handed on once this much is buffered. */
 #define WBUF 65536
 
 struct manifest_writer {
 	manifest_write_fn *fn;
 	void *cookie;
-	char *buf;
-	size_t len;
+	char *buf;              /* grows past WBUF for one long line */
+	size_t len, cap;
 	unsigned long long count;
 	int failed;
 };
@@ -37,6 +38,7 @@ manifest_writer_new(manifest_write_fn *fn, void *cookie)
 		free(w);
 		return (NULL);
 	}
+	w->cap = WBUF;
 	w->fn = fn;
 	w->cookie = cookie;
 	return (w);
@@ -57,36 +59,22 @@ writer_flush(struct manifest_writer *w)
 int
 manifest_writer_add(struct manifest_writer *w, const struct manifest_entry *e)
 {
-	char *line;
-	size_t len;
-	int rc = -1;
 
 	if (w->failed) {
 		warn0("manifest writer failed earlier");
 		return (-1);
 	}
-	if ((line = manifest_entry_to_json(e, &len)) == NULL)
-		goto cleanup;
-	if (w->len + len + 1 > WBUF && writer_flush(w) != 0)
-		goto cleanup;
-	if (len + 1 > WBUF) {
-		if (w->fn(w->cookie, line, len) != 0 ||
-		    w->fn(w->cookie, "\n", 1) != 0) {
-			w->failed = 1;
-			goto cleanup;
-		}
-	} else {
-		memcpy(w->buf + w->len, line, len);
-		w->buf[w->len + len] = '\n';
-		w->len += len + 1;
-	}
-	w->count++;
-	rc = 0;
-cleanup:
-	free(line);
-	if (rc != 0)
+	/* The line goes straight into the buffer; the NUL it leaves
+	 * after itself makes room for the newline. */
+	if (manifest_entry_append_json(e, &w->buf, &w->len, &w->cap) != 0) {
 		w->failed = 1;
-	return (rc);
+		return (-1);
+	}
+	w->buf[w->len++] = '\n';
+	w->count++;
+	if (w->len >= WBUF && writer_flush(w) != 0)
+		return (-1);
+	return (0);
 }
 
 int
