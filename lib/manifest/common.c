@@ -44,44 +44,53 @@ manifest_type_parse(const char *s)
 	return (MANIFEST_NONE);
 }
 
+size_t
+manifest_utf8_seq(const unsigned char *p, size_t avail)
+{
+	uint32_t c = p[0];
+	size_t n, k;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 1;
+		c &= 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 2;
+		c &= 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 3;
+		c &= 0x07;
+	} else
+		return (0);
+	if (avail - 1 < n)
+		return (0);
+	for (k = 1; k <= n; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return (0);
+		c = (c << 6) | (p[k] & 0x3f);
+	}
+	/* Overlong forms, surrogates, beyond U+10FFFF. */
+	if ((n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return (0);
+	return (n + 1);
+}
+
 int
 manifest_utf8_valid(const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
-	size_t i = 0, n, k;
-	uint32_t c;
+	size_t i = 0, n;
 
 	while (i < len) {
-		c = p[i];
-		if (c == 0)
+		if (p[i] == 0)
 			return (0);
-		if (c < 0x80) {
+		if (p[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			c &= 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			c &= 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			c &= 0x07;
-		} else
+		if ((n = manifest_utf8_seq(p + i, len - i)) == 0)
 			return (0);
-		if (len - i - 1 < n)
-			return (0);
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (0);
-			c = (c << 6) | (p[i + k] & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF. */
-		if ((n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
-		    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-			return (0);
-		i += n + 1;
+		i += n;
 	}
 	return (1);
 }
