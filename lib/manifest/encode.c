@@ -77,7 +77,7 @@ out_add(struct out *o, const char *p, size_t n)
  * front unless it is the first member.
  */
 #define KEY(o, first, name) do {					\
-	out_add((o), &",\"" name "\":"[(first) ? 1 : 0],			\
+	out_add((o), &",\"" name "\":"[(first) ? 1 : 0],		\
 	    sizeof(",\"" name "\":") - 1 - ((first) ? 1 : 0));		\
 	(first) = 0;							\
 } while (0)

@@ -597,11 +597,9 @@ skip_container(struct lex *lx, unsigned depth, size_t *n)
 			if (c == '{' && key_push(lx, NULL, 0, 0) != 0)
 				return (-1);
 			if (peek(lx) != (c == '{' ? '}' : ']')) {
-				if (c == '{') {
-					if (member_name(lx, &k) != 0 ||
-					    key_push(lx, k.p, k.len, k.esc) != 0)
-						return (-1);
-				}
+				if (c == '{' && (member_name(lx, &k) != 0 ||
+				    key_push(lx, k.p, k.len, k.esc) != 0))
+					return (-1);
 				continue;
 			}
 			/* Empty: closed below. */

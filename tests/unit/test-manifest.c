@@ -597,7 +597,8 @@ ref_to_json(const struct manifest_entry *e, size_t *len)
  * multi-byte UTF-8 (RFC 3629), bytes that are not UTF-8, long names. */
 static const char *const odd_paths[] = {
 	"a", "etc/ssh/sshd_config", "tmp/a\nb\"c'd\\e", "x/\x01\x1f\x7f",
-	"t/tab\there\r\f\b", "home/caf\xc3\xa9", "u/\xe2\x82\xac\xf0\x9f\x98\x80",
+	"t/tab\there\r\f\b", "home/caf\xc3\xa9",
+	"u/\xe2\x82\xac\xf0\x9f\x98\x80",
 	"u/\xef\xbf\xbf", "home/caf\xe9/x", "b/\xff\xfe", "s/\xed\xa0\x80",
 	"o/\xc0\xaf", "q/\"\"\\\\/", "w/ sp ace /x", "...", ".x/..y",
 };
@@ -957,7 +958,8 @@ static const char *const seeds[] = {
 	"{\"p\\u0061th\":\"\\u00e9t\\u00E9/\\ud834\\udd1e\\/x\",\"type\":"
 	    "\"f\\u0069le\",\"mode\":\"0644\",\"size\":-0}",
 	"{\"future\":{\"a\":[1,-2.5e-3,true,false,null,{\"b\":{}}],\"c\":[]},"
-	    "\"path\":\"x\",\"type\":\"file\",\"z\":\"\\\"\\\\\\b\\f\\n\\r\\t\"}",
+	    "\"path\":\"x\",\"type\":\"file\","
+	    "\"z\":\"\\\"\\\\\\b\\f\\n\\r\\t\"}",
 	"{\"deleted\":false,\"gid\":0,\"group\":\"root\",\"in\":\"nightly-1\","
 	    "\"link_group\":3,\"mode\":\"04755\",\"mtime\":-1,\"mtime_nsec\":5,"
 	    "\"path\":\"a\",\"sha256\":\"00112233445566778899aabbccddeeff0011"
@@ -967,7 +969,8 @@ static const char *const seeds[] = {
 	    "{\"offset\":1,\"sha256\":\"ffffffffffffffffffffffffffffffffffffff"
 	    "ffffffffffffffffffffffffff\",\"size\":2,\"volume\":2}],"
 	    "\"path\":\"big\",\"size\":3,\"type\":\"file\"}",
-	"{\"devmajor\":8,\"devminor\":1,\"path\":\"dev/sda1\",\"type\":\"blk\"}",
+	"{\"devmajor\":8,\"devminor\":1,\"path\":\"dev/sda1\","
+	    "\"type\":\"blk\"}",
 	"{\"path_b64\":\"aG9tZS9jYWbpL3g=\",\"target_b64\":\"//4=\","
 	    "\"type\":\"symlink\"}",
 	"{\"link_group\":7,\"path\":\"a/h\",\"target\":\"a/f\","
@@ -1006,6 +1009,7 @@ static void
 mutate(char *buf, size_t *len, size_t cap)
 {
 	const char *sn;
+	char piece[2048];
 	size_t at = rng_below(*len + 1), n, from, span;
 
 	switch (rng_below(6)) {
@@ -1031,10 +1035,11 @@ mutate(char *buf, size_t *len, size_t cap)
 	case 3:         /* repeat a piece */
 		from = rng_below(*len + 1);
 		span = rng_below(*len - from + 1);
-		if (*len + span > cap)
+		if (*len + span > cap || span > sizeof(piece))
 			break;
+		memcpy(piece, buf + from, span);
 		memmove(buf + at + span, buf + at, *len - at);
-		memcpy(buf + at, buf + (from < at ? from : from + span), span);
+		memcpy(buf + at, piece, span);
 		*len += span;
 		break;
 	default:        /* insert a snippet, often after a '{' */
