@@ -154,6 +154,18 @@ void manifest_entry_clear(struct manifest_entry *);
 char *manifest_entry_to_json(const struct manifest_entry *, size_t *);
 
 /*
+ * manifest_entry_append_json(e, buf, len, cap): append the line
+ * manifest_entry_to_json would give for e (no newline) to the caller's
+ * growing buffer *buf of *cap bytes, *len of them used; *buf may be NULL
+ * with *len and *cap 0.  The buffer grows with realloc as needed (*buf
+ * and *cap updated; the caller frees it) and stays NUL-terminated.
+ * Returns 0 with *len advanced, or -1 (reported, as for
+ * manifest_entry_to_json) with *len and the text before it unchanged.
+ */
+int manifest_entry_append_json(const struct manifest_entry *, char **,
+    size_t *, size_t *);
+
+/*
  * manifest_entry_parse(line, len, lineno, e): parse one line (without its
  * "\n") into e (initialised here; release with manifest_entry_clear).
  * Every field is type-checked, unknown keys ignored, paths validated.

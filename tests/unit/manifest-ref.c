@@ -1,7 +1,11 @@
+/*
+ * manifest-ref: the jansson versions of the manifest line writer and
+ * parser, as lib/manifest.c had them before it wrote and parsed JSON
+ * itself (commit fdcd354), kept here only as the reference that
+ * test-manifest compares the new code with.  Not part of libcoffer.
+ */
 #include "compat.h"
 
-#include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 
 #include <jansson.h>
@@ -13,152 +17,7 @@
 #include "util.h"
 #include "warnp.h"
 
-static const char *const type_names[] = {
-	[MANIFEST_NONE] = NULL,
-	[MANIFEST_FILE] = "file",
-	[MANIFEST_DIR] = "dir",
-	[MANIFEST_SYMLINK] = "symlink",
-	[MANIFEST_HARDLINK] = "hardlink",
-	[MANIFEST_FIFO] = "fifo",
-	[MANIFEST_CHR] = "chr",
-	[MANIFEST_BLK] = "blk",
-};
-
-const char *
-manifest_type_name(enum manifest_type t)
-{
-
-	if ((size_t)t >= ARRAY_SIZE(type_names))
-		return (NULL);
-	return (type_names[t]);
-}
-
-enum manifest_type
-manifest_type_parse(const char *s)
-{
-	size_t i;
-
-	for (i = 1; s != NULL && i < ARRAY_SIZE(type_names); i++)
-		if (strcmp(s, type_names[i]) == 0)
-			return ((enum manifest_type)i);
-	return (MANIFEST_NONE);
-}
-
-int
-manifest_utf8_valid(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	size_t i = 0, n, k;
-	uint32_t c;
-
-	while (i < len) {
-		c = p[i];
-		if (c == 0)
-			return (0);
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			c &= 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			c &= 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			c &= 0x07;
-		} else
-			return (0);
-		if (len - i - 1 < n)
-			return (0);
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (0);
-			c = (c << 6) | (p[i + k] & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF. */
-		if ((n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
-		    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-			return (0);
-		i += n + 1;
-	}
-	return (1);
-}
-
-int
-manifest_path_valid(const void *buf, size_t len)
-{
-	const char *p = buf;
-	size_t i, start;
-
-	if (p == NULL || len == 0 || len > MANIFEST_PATH_MAX || p[0] == '/')
-		return (0);
-	if (memchr(p, '\0', len) != NULL)
-		return (0);
-	for (start = 0; start <= len; start = i + 1) {
-		for (i = start; i < len && p[i] != '/'; i++)
-			;
-		if (i == start)
-			return (0);     /* empty component, or trailing '/' */
-		if ((i - start == 1 && p[start] == '.') ||
-		    (i - start == 2 && p[start] == '.' && p[start + 1] == '.'))
-			return (0);
-	}
-	return (1);
-}
-
-char *
-manifest_part_name(const void *path, size_t len, uint32_t i, uint32_t n,
-    size_t *outlen)
-{
-	char suffix[64];
-	char *out;
-	int w, sl;
-
-	if (n == 0 || i == 0 || i > n) {
-		warn0("invalid part number %" PRIu32 " of %" PRIu32, i, n);
-		return (NULL);
-	}
-	w = snprintf(suffix, sizeof(suffix), "%" PRIu32, n);
-	if (w < 4)
-		w = 4;
-	sl = snprintf(suffix, sizeof(suffix), ".coffer-part-%0*" PRIu32
-	    "-of-%0*" PRIu32, w, i, w, n);
-	if ((out = malloc(len + (size_t)sl + 1)) == NULL) {
-		warnp("malloc");
-		return (NULL);
-	}
-	memcpy(out, path, len);
-	memcpy(out + len, suffix, (size_t)sl + 1);
-	if (outlen != NULL)
-		*outlen = len + (size_t)sl;
-	return (out);
-}
-
-void
-manifest_entry_init(struct manifest_entry *e)
-{
-
-	memset(e, 0, sizeof(*e));
-}
-
-void
-manifest_entry_clear(struct manifest_entry *e)
-{
-
-	if (e == NULL)
-		return;
-	free(e->path);
-	free(e->user);
-	free(e->group);
-	free(e->target);
-	free(e->in);
-	free(e->parts);
-	manifest_entry_init(e);
-}
-
-/* ---------------------------------------------------------------- encode */
+#include "manifest-ref.h"
 
 static int
 set_num(json_t *o, const char *key, uint64_t v)
@@ -207,57 +66,8 @@ set_hex(json_t *o, const char *key, const uint8_t h[32])
 	return (set_str(o, key, hex));
 }
 
-/* Check what a parse would refuse, so nothing unreadable is written. */
-static int
-entry_check(const struct manifest_entry *e)
-{
-	const char *why = NULL;
-	size_t i;
-
-	if (!manifest_path_valid(e->path, e->path_len))
-		why = "invalid path";
-	else if (e->type == MANIFEST_NONE && !e->deleted)
-		why = "no type";
-	else if (manifest_type_name(e->type) == NULL &&
-	    e->type != MANIFEST_NONE)
-		why = "invalid type";
-	else if (e->has_mode && e->mode > 07777)
-		why = "invalid mode";
-	else if (e->has_mtime && e->mtime_nsec > 999999999)
-		why = "invalid mtime_nsec";
-	else if (e->has_mtime && (e->mtime > CJSON_MAX_INT ||
-	    e->mtime < -CJSON_MAX_INT))
-		why = "mtime out of range";
-	else if (e->target != NULL && (e->target_len == 0 ||
-	    e->target_len > MANIFEST_PATH_MAX ||
-	    memchr(e->target, '\0', e->target_len) != NULL))
-		why = "invalid target";
-	else if (e->type == MANIFEST_HARDLINK && (e->target == NULL ||
-	    !manifest_path_valid(e->target, e->target_len)))
-		why = "invalid hard link target";
-	else if (e->type == MANIFEST_SYMLINK && e->target == NULL &&
-	    !e->deleted)
-		why = "symlink without target";
-	else if (e->in != NULL && !label_valid(e->in))
-		why = "invalid set label in 'in'";
-	else if ((e->user != NULL && !manifest_utf8_valid(e->user,
-	    strlen(e->user))) || (e->group != NULL &&
-	    !manifest_utf8_valid(e->group, strlen(e->group))))
-		why = "user or group name not UTF-8";
-	for (i = 0; why == NULL && i < e->nparts; i++)
-		if (e->parts[i].volume == 0)
-			why = "part without volume";
-	if (why != NULL) {
-		warn0("cannot write manifest entry '%.*s': %s",
-		    (int)(e->path_len > 200 ? 200 : e->path_len),
-		    e->path != NULL ? e->path : "", why);
-		return (-1);
-	}
-	return (0);
-}
-
-static json_t *
-entry_json(const struct manifest_entry *e)
+json_t *
+ref_entry_json(const struct manifest_entry *e)
 {
 	json_t *o, *a = NULL, *po;
 	char mode[8];
@@ -329,26 +139,6 @@ entry_json(const struct manifest_entry *e)
 	}
 	return (o);
 }
-
-char *
-manifest_entry_to_json(const struct manifest_entry *e, size_t *len)
-{
-	json_t *o;
-	char *s;
-
-	if (entry_check(e) != 0)
-		return (NULL);
-	if ((o = entry_json(e)) == NULL) {
-		warn0("cannot build manifest entry: out of memory or out of "
-		    "range");
-		return (NULL);
-	}
-	s = cjson_dumps(o, len);
-	json_decref(o);
-	return (s);
-}
-
-/* ----------------------------------------------------------------- parse */
 
 struct perr {
 	unsigned long long lineno;
@@ -610,8 +400,8 @@ entry_from_json(json_t *o, struct manifest_entry *e, struct perr *pe)
 }
 
 int
-manifest_entry_parse(const char *line, size_t len, unsigned long long lineno,
-    struct manifest_entry *e)
+ref_entry_parse(const char *line, size_t len, unsigned long long lineno,
+    struct manifest_entry *e, char *msg, size_t msgsize)
 {
 	struct perr pe = { lineno, NULL, NULL };
 	json_error_t jerr;
@@ -619,23 +409,25 @@ manifest_entry_parse(const char *line, size_t len, unsigned long long lineno,
 	char where[48] = "";
 
 	manifest_entry_init(e);
+	msg[0] = '\0';
 	if (lineno != 0)
 		snprintf(where, sizeof(where), " line %llu", lineno);
 	if (len > MANIFEST_LINE_MAX) {
-		warn0("manifest%s: line too long", where);
+		snprintf(msg, msgsize, "manifest%s: line too long", where);
 		return (-1);
 	}
 	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (o == NULL) {
-		warn0("manifest%s: invalid JSON: %s", where, jerr.text);
+		snprintf(msg, msgsize, "manifest%s: invalid JSON: %s", where,
+		    jerr.text);
 		return (-1);
 	}
 	if (entry_from_json(o, e, &pe) != 0) {
 		if (pe.key != NULL)
-			warn0("manifest%s: field '%s' %s", where, pe.key,
-			    pe.why);
+			snprintf(msg, msgsize, "manifest%s: field '%s' %s", where,
+			    pe.key, pe.why);
 		else
-			warn0("manifest%s: %s", where, pe.why);
+			snprintf(msg, msgsize, "manifest%s: %s", where, pe.why);
 		manifest_entry_clear(e);
 		json_decref(o);
 		return (-1);
@@ -644,232 +436,3 @@ manifest_entry_parse(const char *line, size_t len, unsigned long long lineno,
 	return (0);
 }
 
-/* ---------------------------------------------------------------- writer */
-
-#define WBUF 65536
-
-struct manifest_writer {
-	manifest_write_fn *fn;
-	void *cookie;
-	char *buf;
-	size_t len;
-	unsigned long long count;
-	int failed;
-};
-
-struct manifest_writer *
-manifest_writer_new(manifest_write_fn *fn, void *cookie)
-{
-	struct manifest_writer *w;
-
-	if ((w = calloc(1, sizeof(*w))) == NULL ||
-	    (w->buf = malloc(WBUF)) == NULL) {
-		warnp("malloc");
-		free(w);
-		return (NULL);
-	}
-	w->fn = fn;
-	w->cookie = cookie;
-	return (w);
-}
-
-static int
-writer_flush(struct manifest_writer *w)
-{
-
-	if (w->len > 0 && w->fn(w->cookie, w->buf, w->len) != 0) {
-		w->failed = 1;
-		return (-1);
-	}
-	w->len = 0;
-	return (0);
-}
-
-int
-manifest_writer_add(struct manifest_writer *w, const struct manifest_entry *e)
-{
-	char *line;
-	size_t len;
-	int rc = -1;
-
-	if (w->failed) {
-		warn0("manifest writer failed earlier");
-		return (-1);
-	}
-	if ((line = manifest_entry_to_json(e, &len)) == NULL)
-		goto cleanup;
-	if (w->len + len + 1 > WBUF && writer_flush(w) != 0)
-		goto cleanup;
-	if (len + 1 > WBUF) {
-		if (w->fn(w->cookie, line, len) != 0 ||
-		    w->fn(w->cookie, "\n", 1) != 0) {
-			w->failed = 1;
-			goto cleanup;
-		}
-	} else {
-		memcpy(w->buf + w->len, line, len);
-		w->buf[w->len + len] = '\n';
-		w->len += len + 1;
-	}
-	w->count++;
-	rc = 0;
-cleanup:
-	free(line);
-	if (rc != 0)
-		w->failed = 1;
-	return (rc);
-}
-
-int
-manifest_writer_finish(struct manifest_writer *w)
-{
-
-	if (w->failed) {
-		warn0("manifest writer failed earlier");
-		return (-1);
-	}
-	return (writer_flush(w));
-}
-
-unsigned long long
-manifest_writer_count(const struct manifest_writer *w)
-{
-
-	return (w->count);
-}
-
-void
-manifest_writer_free(struct manifest_writer *w)
-{
-
-	if (w == NULL)
-		return;
-	free(w->buf);
-	free(w);
-}
-
-/* ---------------------------------------------------------------- reader */
-
-#define RBUF 65536
-
-struct manifest_reader {
-	manifest_read_fn *fn;
-	void *cookie;
-	char *buf;              /* input */
-	size_t pos, len;
-	int eof;
-	char *line;             /* the line being assembled */
-	size_t llen, lcap;
-	unsigned long long lineno;
-	int failed;
-};
-
-struct manifest_reader *
-manifest_reader_new(manifest_read_fn *fn, void *cookie)
-{
-	struct manifest_reader *r;
-
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->buf = malloc(RBUF)) == NULL) {
-		warnp("malloc");
-		free(r);
-		return (NULL);
-	}
-	r->fn = fn;
-	r->cookie = cookie;
-	return (r);
-}
-
-static int
-line_append(struct manifest_reader *r, const char *p, size_t n)
-{
-	size_t cap;
-	char *nl;
-
-	if (r->llen + n > MANIFEST_LINE_MAX) {
-		warn0("manifest line %llu: longer than %zu bytes",
-		    r->lineno + 1, MANIFEST_LINE_MAX);
-		return (-1);
-	}
-	if (r->llen + n + 1 > r->lcap) {
-		cap = r->lcap ? r->lcap : 4096;
-		while (cap < r->llen + n + 1)
-			cap *= 2;
-		if ((nl = realloc(r->line, cap)) == NULL) {
-			warnp("realloc");
-			return (-1);
-		}
-		r->line = nl;
-		r->lcap = cap;
-	}
-	memcpy(r->line + r->llen, p, n);
-	r->llen += n;
-	return (0);
-}
-
-int
-manifest_reader_next(struct manifest_reader *r, struct manifest_entry *e)
-{
-	char *nl;
-	size_t n;
-	ssize_t got;
-
-	manifest_entry_init(e);
-	if (r->failed)
-		return (-1);
-	r->llen = 0;
-	for (;;) {
-		if (r->pos == r->len) {
-			if (r->eof)
-				break;
-			if ((got = r->fn(r->cookie, r->buf, RBUF)) < 0)
-				goto fail;
-			r->pos = 0;
-			r->len = (size_t)got;
-			if (got == 0) {
-				r->eof = 1;
-				break;
-			}
-		}
-		nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
-		n = (nl != NULL ? (size_t)(nl - r->buf) : r->len) - r->pos;
-		if (line_append(r, r->buf + r->pos, n) != 0)
-			goto fail;
-		r->pos += n;
-		if (nl != NULL) {
-			r->pos++;
-			r->lineno++;
-			if (manifest_entry_parse(r->line, r->llen, r->lineno,
-			    e) != 0)
-				goto fail;
-			return (1);
-		}
-	}
-	if (r->llen > 0) {
-		warn0("manifest line %llu: truncated (no newline at the end)",
-		    r->lineno + 1);
-		goto fail;
-	}
-	return (0);
-fail:
-	r->failed = 1;
-	return (-1);
-}
-
-unsigned long long
-manifest_reader_line(const struct manifest_reader *r)
-{
-
-	return (r->lineno);
-}
-
-void
-manifest_reader_free(struct manifest_reader *r)
-{
-
-	if (r == NULL)
-		return;
-	free(r->buf);
-	free(r->line);
-	free(r);
-}
