@@ -9,6 +9,7 @@
 
 static const char *progname = "coffer";
 static int quiet;
+static __thread int muted;
 
 void
 warnp_setprogname(const char *name)
@@ -22,9 +23,18 @@ warnp_quiet(int on)
 	quiet = on;
 }
 
+void
+warnp_mute(int on)
+{
+	muted = on;
+}
+
 static void
 vreport(const char *prefix, const char *fmt, va_list ap, int err)
 {
+
+	if (muted)
+		return;
 	fprintf(stderr, "%s: %s", progname, prefix);
 	vfprintf(stderr, fmt, ap);
 	if (err)

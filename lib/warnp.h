@@ -17,5 +17,8 @@ void warn0(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* warning(fmt, ...): "coffer: warning: message"; silenced by warnp_quiet. */
 void warning(const char *, ...) __attribute__((format(printf, 1, 2)));
 void warnp_quiet(int);
+/* warnp_mute(on): when on, nothing at all is reported from this thread
+ * (for work that is tried ahead and done again, reported, if needed). */
+void warnp_mute(int);
 
 #endif

@@ -55,6 +55,7 @@ restore_ctx_free(struct ctx *c)
 	size_t i;
 
 	restore_verifier_stop(c);
+	restore_prehash_free(c);
 	for (i = 0; i < c->nents; i++) {
 		if (c->ents[i].fd >= 0)
 			close(c->ents[i].fd);
@@ -130,6 +131,8 @@ restore_engine(struct ctx *c)
 	if (o->label != NULL) {
 		snprintf(c->rep->set, sizeof(c->rep->set), "%s/%s", o->host,
 		    o->label);
+		if (!dry)
+			restore_prehash(c, o->label);
 		if ((r = restore_get_set(c, o->label)) < 0)
 			return (r);
 		if ((r = restore_build_state(c)) != 0)

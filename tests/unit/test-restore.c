@@ -592,6 +592,122 @@ test_clean(void **state)
 }
 
 /*
+ * The identity as a passphrase unlock gives it: not ready until asked
+ * for.  When asked, a damaged copy of the volume is swapped in under its
+ * name (swap), so a restore that reread the volume by name would fail.
+ */
+struct slow_ids {
+	const char *label;
+	int swap;
+	int waited;
+};
+
+static int
+slow_ready(void *cookie)
+{
+	struct slow_ids *s = cookie;
+
+	return (s->waited);
+}
+
+static const struct age_identities *
+slow_wait(void *cookie)
+{
+	struct slow_ids *s = cookie;
+	char *vol, *old, *buf;
+	size_t len;
+
+	s->waited = 1;
+	if (s->swap) {
+		vol = strdup(tpath("vault/sets/%s/%s/vol-0001.tar.zst.age",
+		    HOST, s->label));
+		old = strdup(tpath("moved-%s", s->label));
+		assert_non_null(vol);
+		assert_non_null(old);
+		assert_int_equal(util_read_file(vol, &buf, &len, 1 << 20), 0);
+		assert_int_equal(rename(vol, old), 0);
+		buf[len - 40] ^= 1;
+		assert_int_equal(util_write_file(vol, buf, len, 0444, 0), 0);
+		free(buf);
+		free(vol);
+		free(old);
+	}
+	return (ids);
+}
+
+static int
+run_slow(const char *label, struct slow_ids *sl, struct restore_report *rep)
+{
+	struct restore_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.home = home;
+	o.target = tgt;
+	o.host = HOST;
+	o.label = label;
+	o.pinned = pinned;
+	o.ids_wait = slow_wait;
+	o.ids_ready = slow_ready;
+	o.ids_cookie = sl;
+	o.dest = case_dest(label);
+	return (restore_run(&o, rep));
+}
+
+/*
+ * While the identity is unlocked the volumes are hashed ahead and the
+ * extraction reads the same open files: a volume swapped in under the
+ * name afterwards is not read.  A volume damaged before is found by the
+ * extraction as without the prehash.
+ */
+static void
+test_prehash(void **state)
+{
+	struct slow_ids sl = { "pre", 1, 0 };
+	struct restore_report rep;
+	struct craft c;
+	char *vol, *buf;
+	size_t len;
+
+	(void)state;
+	case_dirs(sl.label);
+	craft_begin(&c, sl.label);
+	vol_add(&c, VOLUME_REG, "f", NULL, DATA);
+	man_file(&c, "f", DATA);
+	craft_commit(&c, skey);
+	assert_int_equal(run_slow(sl.label, &sl, &rep), 0);
+	assert_true(sl.waited);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.nbad, 0);
+	assert_int_equal(rep.created, 1);
+	assert_restored(sl.label, "f", DATA);
+	restore_report_clear(&rep);
+	check_outside(sl.label, 1);
+
+	/* Damaged before the restore: prehash passes it on. */
+	sl.label = "pre-bad";
+	sl.swap = 0;
+	sl.waited = 0;
+	case_dirs(sl.label);
+	craft_begin(&c, sl.label);
+	vol_add(&c, VOLUME_REG, "f", NULL, DATA);
+	man_file(&c, "f", DATA);
+	craft_commit(&c, skey);
+	vol = strdup(tpath("vault/sets/%s/pre-bad/vol-0001.tar.zst.age",
+	    HOST));
+	assert_non_null(vol);
+	assert_int_equal(util_read_file(vol, &buf, &len, 1 << 20), 0);
+	buf[len - 40] ^= 1;
+	assert_int_equal(unlink(vol), 0);
+	assert_int_equal(util_write_file(vol, buf, len, 0444, 0), 0);
+	free(buf);
+	free(vol);
+	assert_int_equal(run_slow(sl.label, &sl, &rep), 1);
+	assert_true(failed_has(&rep, "vol-0001.tar.zst.age") ||
+	    failed_has(&rep, "f"));
+	restore_report_clear(&rep);
+}
+
+/*
  * 1 and 2. Volumes holding "../evil", "../outside/evil" and an absolute
  * member beside the harmless "a" the manifest lists: the hostile members
  * are never extracted.  A manifest that names "evil" whose only member is
@@ -1165,6 +1281,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean),
+		cmocka_unit_test(test_prehash),
 		cmocka_unit_test(test_dotdot_member),
 		cmocka_unit_test(test_dotdot_member_listed),
 		cmocka_unit_test(test_bad_manifest),
