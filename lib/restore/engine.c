@@ -133,6 +133,7 @@ restore_engine(struct ctx *c)
 		    o->label);
 		if (!dry)
 			restore_prehash(c, o->label);
+		restore_preload(c, o->label);
 		if ((r = restore_get_set(c, o->label)) < 0)
 			return (r);
 		if ((r = restore_build_state(c)) != 0)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
@@ -65,12 +66,14 @@ bread_read(void *cookie, void *buf, size_t len)
 }
 
 /*
- * load_set(c, label, s): set_load and read the whole manifest of
- * host/label into s, sorted, its object hash checked.  0, -1 (error,
- * reported), -3 (damaged or untrusted, reported).
+ * load_set(c, label, s, buf): set_load and read the whole manifest of
+ * host/label into s, sorted, its object hash checked (buf: RBUF_SIZE bytes
+ * of scratch).  0, -1 (error, reported), -3 (damaged or untrusted,
+ * reported).  The identity must have been fetched (restore_ids) when
+ * another thread runs it too (restore_preload).
  */
 static int
-load_set(struct ctx *c, const char *label, struct rset *s)
+load_set(struct ctx *c, const char *label, struct rset *s, uint8_t *buf)
 {
 	const struct restore_opts *o = c->o;
 	const struct age_identities *ids;
@@ -137,7 +140,7 @@ load_set(struct ctx *c, const char *label, struct rset *s)
 		goto done;
 	}
 	/* Read to the end, so the whole object is hashed. */
-	while ((r = (int)volume_blob_read(br.b, c->buf, RBUF_SIZE)) > 0)
+	while ((r = (int)volume_blob_read(br.b, buf, RBUF_SIZE)) > 0)
 		;
 	if (r < 0) {
 		rc = volume_blob_status(br.b) == VOLUME_ERROR ? -1 : -3;
@@ -207,11 +210,107 @@ restore_get_set(struct ctx *c, const char *label)
 		return (-1);
 	}
 	c->sets = ns;
-	if ((rc = load_set(c, label, &c->sets[c->nsets])) != 0) {
+	if ((rc = load_set(c, label, &c->sets[c->nsets], c->buf)) != 0) {
 		restore_rset_clear(&c->sets[c->nsets]);
 		return (rc);
 	}
 	return ((int)c->nsets++);
+}
+
+/*
+ * Loading the manifests of a chain on two threads: each pulls the next
+ * label.  Nothing is reported from here; a set that fails to load is left
+ * for restore_get_set, which loads it again and says why.
+ */
+struct preload {
+	struct ctx *c;
+	char **labels;
+	struct rset *sets;
+	int *rc;
+	size_t n, next;
+	pthread_mutex_t mtx;
+};
+
+static void
+preload_run(struct preload *p, uint8_t *buf)
+{
+	size_t i;
+
+	warnp_mute(1);
+	for (;;) {
+		pthread_mutex_lock(&p->mtx);
+		i = p->next++;
+		pthread_mutex_unlock(&p->mtx);
+		if (i >= p->n)
+			break;
+		p->rc[i] = load_set(p->c, p->labels[i], &p->sets[i], buf);
+	}
+	warnp_mute(0);
+}
+
+static void *
+preload_main(void *cookie)
+{
+	uint8_t *buf;
+
+	if ((buf = malloc(RBUF_SIZE)) != NULL)
+		preload_run(cookie, buf);
+	free(buf);
+	return (NULL);
+}
+
+void
+restore_preload(struct ctx *c, const char *label)
+{
+	struct preload p;
+	struct set_header h;
+	struct rset *ns;
+	pthread_t tid;
+	char *labels[8];
+	size_t i, n = 0;
+	int threaded = 0, r;
+
+	/* The chain, nearest first, from the signed headers. */
+	warnp_mute(1);
+	labels[n] = util_strdup(label);
+	while (n < sizeof(labels) / sizeof(labels[0]) && labels[n] != NULL) {
+		memset(&h, 0, sizeof(h));
+		r = set_load(c->o->target, c->o->host, labels[n], c->o->pinned,
+		    &h, 0);
+		n++;
+		if (n < sizeof(labels) / sizeof(labels[0]))
+			labels[n] = r == SET_LOAD_OK && h.nparents > 0 ?
+			    util_strdup(h.parents[0]) : NULL;
+		set_header_clear(&h);
+	}
+	warnp_mute(0);
+	memset(&p, 0, sizeof(p));
+	if (n < 2 || c->nsets != 0 || restore_ids(c) == NULL ||
+	    (p.sets = calloc(n, sizeof(*p.sets))) == NULL ||
+	    (p.rc = calloc(n, sizeof(*p.rc))) == NULL ||
+	    pthread_mutex_init(&p.mtx, NULL) != 0)
+		goto done;
+	p.c = c;
+	p.labels = labels;
+	p.n = n;
+	threaded = pthread_create(&tid, NULL, preload_main, &p) == 0;
+	preload_run(&p, c->buf);
+	if (threaded)
+		pthread_join(tid, NULL);
+	pthread_mutex_destroy(&p.mtx);
+	for (i = 0; i < n; i++) {
+		if (i < p.next && p.rc[i] == 0 && (ns = reallocarray(c->sets,
+		    c->nsets + 1, sizeof(*ns))) != NULL) {
+			c->sets = ns;
+			c->sets[c->nsets++] = p.sets[i];
+		} else
+			restore_rset_clear(&p.sets[i]);
+	}
+done:
+	for (i = 0; i < n; i++)
+		free(labels[i]);
+	free(p.sets);
+	free(p.rc);
 }
 
 /* 1 when e is selected by the opts' paths. */

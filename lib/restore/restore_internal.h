@@ -134,6 +134,11 @@ struct prehashed {
 	struct target_reader *tr;       /* rewound; NULL once taken */
 };
 
+/* plan.c: restore_preload(c, label): load the manifests of label's chain
+ * on two threads ahead of restore_get_set (before any set is loaded; the
+ * identity is fetched first).  Reports nothing. */
+void restore_preload(struct ctx *c, const char *label);
+
 /* prehash.c */
 /* restore_prehash(c, label): while the identity is not ready, hash the
  * volumes of label's chain, keeping the readers of those that match
