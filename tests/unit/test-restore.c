@@ -423,10 +423,16 @@ snapshot_stub(void *cookie, const char *id, const char *const *paths,
 	return (0);
 }
 
-/* restore_run label into cases/LABEL/dest. */
+/* The identity as a passphrase unlock gives it (test_prehash). */
+struct slow_ids;
+static int slow_ready(void *);
+static const struct age_identities *slow_wait(void *);
+
+/* restore_run label into cases/LABEL/dest, the identity from sl when not
+ * NULL (else at once). */
 static int
-run(const char *label, struct restore_report *rep,
-    struct snapshot_seen *seen)
+run_with(const char *label, struct restore_report *rep,
+    struct snapshot_seen *seen, struct slow_ids *sl)
 {
 	struct restore_opts o;
 
@@ -436,13 +442,26 @@ run(const char *label, struct restore_report *rep,
 	o.host = HOST;
 	o.label = label;
 	o.pinned = pinned;
-	o.ids = ids;
+	if (sl != NULL) {
+		o.ids_wait = slow_wait;
+		o.ids_ready = slow_ready;
+		o.ids_cookie = sl;
+	} else
+		o.ids = ids;
 	o.dest = case_dest(label);
 	if (seen != NULL) {
 		o.snapshot = snapshot_stub;
 		o.snapshot_cookie = seen;
 	}
 	return (restore_run(&o, rep));
+}
+
+static int
+run(const char *label, struct restore_report *rep,
+    struct snapshot_seen *seen)
+{
+
+	return (run_with(label, rep, seen, NULL));
 }
 
 /* 1 if path is in the report's failed list. */
@@ -635,24 +654,6 @@ slow_wait(void *cookie)
 	return (ids);
 }
 
-static int
-run_slow(const char *label, struct slow_ids *sl, struct restore_report *rep)
-{
-	struct restore_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.home = home;
-	o.target = tgt;
-	o.host = HOST;
-	o.label = label;
-	o.pinned = pinned;
-	o.ids_wait = slow_wait;
-	o.ids_ready = slow_ready;
-	o.ids_cookie = sl;
-	o.dest = case_dest(label);
-	return (restore_run(&o, rep));
-}
-
 /*
  * While the identity is unlocked the volumes are hashed ahead and the
  * extraction reads the same open files: a volume swapped in under the
@@ -674,7 +675,7 @@ test_prehash(void **state)
 	vol_add(&c, VOLUME_REG, "f", NULL, DATA);
 	man_file(&c, "f", DATA);
 	craft_commit(&c, skey);
-	assert_int_equal(run_slow(sl.label, &sl, &rep), 0);
+	assert_int_equal(run_with(sl.label, &rep, NULL, &sl), 0);
 	assert_true(sl.waited);
 	assert_int_equal(rep.nfailed, 0);
 	assert_int_equal(rep.nbad, 0);
@@ -701,7 +702,7 @@ test_prehash(void **state)
 	assert_int_equal(util_write_file(vol, buf, len, 0444, 0), 0);
 	free(buf);
 	free(vol);
-	assert_int_equal(run_slow(sl.label, &sl, &rep), 1);
+	assert_int_equal(run_with(sl.label, &rep, NULL, &sl), 1);
 	assert_true(failed_has(&rep, "vol-0001.tar.zst.age") ||
 	    failed_has(&rep, "f"));
 	restore_report_clear(&rep);
