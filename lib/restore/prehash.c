@@ -6,12 +6,13 @@
  * the volumes of the set's chain are hashed and compared with the signed
  * set.json, each through a reader that is then rewound, not closed: the
  * extraction reads the same open file again (a local vault; a volume
- * renamed into place since is not the one read) and need not hash it a
- * second time.  Volumes not finished when the identity is ready, or that
- * do not match, are read and hashed during extraction as before, which
- * also reports them: nothing is reported from here.  Whatever a volume
- * yields is still checked file by file against the signed manifest after
- * the restore.
+ * renamed into place since is not the one read, and the file is in the
+ * page cache).  The extraction still hashes what it reads: the file
+ * itself may have been written to since, and a volume's extended
+ * attributes and ACLs are checked by nothing else (the manifest does not
+ * list them).  Volumes not finished when the identity is ready, or that
+ * do not match, are read during extraction as before, which also reports
+ * them: nothing is reported from here.
  */
 #include "compat.h"
 
