@@ -690,7 +690,7 @@ run_slow(const char *label, struct slow_ids *sl, struct restore_report *rep)
 static void
 test_prehash(void **state)
 {
-	struct slow_ids sl = { "pre", 1, 0 };
+	struct slow_ids sl = { "pre", 1, 0, NULL };
 	struct restore_report rep;
 	struct craft c;
 	char *vol, *buf;
@@ -797,6 +797,67 @@ test_prehash_inplace(void **state)
 	assert_int_equal(run_slow(sl.label, &sl, &rep), 1);
 	assert_true(sl.waited);
 	assert_true(failed_has(&rep, "vol-0001.tar.zst.age"));
+	restore_report_clear(&rep);
+}
+
+/* The local target's operations, but the next flaky_left opens of
+ * flaky_name fail (EIO), as a transient read error would. */
+static const struct target_ops *real_ops;
+static struct target_ops flaky_ops;
+static char flaky_name[PATH_MAX];
+static int flaky_left;
+
+static int
+flaky_open_read(struct target *t, struct target_reader *r, uint64_t off)
+{
+
+	if (flaky_left > 0 && strcmp(r->name, flaky_name) == 0) {
+		flaky_left--;
+		errno = EIO;
+		return (-1);
+	}
+	return (real_ops->open_read(t, r, off));
+}
+
+/*
+ * The manifests of a chain are loaded ahead on two threads; when the
+ * restored set's own fails there (once) and its parent's does not, the
+ * set restored is still the one asked for, not its parent.
+ */
+static void
+test_preload_first_fails(void **state)
+{
+	struct restore_report rep;
+	struct craft c;
+	char *man;
+
+	(void)state;
+	case_dirs("pl-parent");
+	craft_begin(&c, "pl-parent");
+	vol_add(&c, VOLUME_REG, "f", NULL, "parent\n");
+	man_file(&c, "f", "parent\n");
+	craft_commit(&c, skey);
+
+	case_dirs("pl-child");
+	craft_begin(&c, "pl-child");
+	c.h.level = SET_INCR;
+	assert_int_equal(set_header_add_parent(&c.h, "pl-parent"), 0);
+	vol_add(&c, VOLUME_REG, "f", NULL, DATA);
+	man_file(&c, "f", DATA);
+	craft_commit(&c, skey);
+
+	assert_non_null(man = set_path(HOST, "pl-child", SET_MANIFEST));
+	util_strlcpy(flaky_name, man, sizeof(flaky_name));
+	free(man);
+	real_ops = tgt->ops;
+	flaky_ops = *tgt->ops;
+	flaky_ops.open_read = flaky_open_read;
+	flaky_left = 1;
+	tgt->ops = &flaky_ops;
+	assert_int_equal(run("pl-child", &rep, NULL), 0);
+	tgt->ops = real_ops;
+	assert_int_equal(flaky_left, 0);
+	assert_restored("pl-child", "f", DATA);
 	restore_report_clear(&rep);
 }
 
@@ -1376,6 +1437,7 @@ main(void)
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_prehash),
 		cmocka_unit_test(test_prehash_inplace),
+		cmocka_unit_test(test_preload_first_fails),
 		cmocka_unit_test(test_dotdot_member),
 		cmocka_unit_test(test_dotdot_member_listed),
 		cmocka_unit_test(test_bad_manifest),
