@@ -16,6 +16,8 @@
  */
 #include "compat.h"
 
+#include <sys/resource.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +29,22 @@
 #include "warnp.h"
 #include "restore_internal.h"
 
-/* At most this many readers are kept open (one descriptor each). */
+/* At most this many readers are kept open (one descriptor each), and
+ * at most an eighth of the limit on descriptors: the extraction and the
+ * verifier thread (a quarter) need theirs. */
 #define PREHASH_MAX 64
+
+static size_t
+prehash_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return (0);
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 8 > PREHASH_MAX)
+		return (PREHASH_MAX);
+	return ((size_t)rl.rlim_cur / 8);
+}
 
 static int
 ready(const struct ctx *c)
@@ -89,10 +105,10 @@ restore_prehash(struct ctx *c, const char *label)
 	struct target_reader *tr;
 	const char *next;
 	char *cur;
-	size_t i, depth;
+	size_t i, depth, max = prehash_max();
 	int r;
 
-	if (ready(c) || (cur = util_strdup(label)) == NULL)
+	if (max == 0 || ready(c) || (cur = util_strdup(label)) == NULL)
 		return;
 	/* Nothing from here is an error: the extraction says it again. */
 	warnp_mute(1);
@@ -103,7 +119,7 @@ restore_prehash(struct ctx *c, const char *label)
 		for (i = 0; r == SET_LOAD_OK && i < h.nobjects; i++) {
 			if (h.objects[i].role != SET_ROLE_VOLUME)
 				continue;
-			if (ready(c) || c->npre == PREHASH_MAX)
+			if (ready(c) || c->npre == max)
 				break;
 			if ((tr = hash_one(c, cur, &h.objects[i])) == NULL)
 				continue;
@@ -126,7 +142,7 @@ restore_prehash(struct ctx *c, const char *label)
 			c->npre++;
 		}
 		next = r == SET_LOAD_OK && h.nparents > 0 && !ready(c) &&
-		    c->npre < PREHASH_MAX ? h.parents[0] : NULL;
+		    c->npre < max ? h.parents[0] : NULL;
 		free(cur);
 		cur = next != NULL ? util_strdup(next) : NULL;
 		set_header_clear(&h);

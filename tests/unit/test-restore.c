@@ -11,6 +11,7 @@
  */
 #include "compat.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -862,6 +863,53 @@ test_preload_first_fails(void **state)
 }
 
 /*
+ * The prehash keeps a reader open for every volume it checked: under a
+ * low limit on descriptors it keeps few enough for the extraction, which
+ * writes every file (a chain of 24 sets of one volume each, a limit of
+ * 40).
+ */
+static void
+test_prehash_fd_limit(void **state)
+{
+	struct slow_ids sl = { NULL, 0, 0, NULL };
+	struct restore_report rep;
+	struct rlimit old, low;
+	struct craft c;
+	char label[16], parent[16], path[16];
+	int i, j;
+
+	(void)state;
+	for (i = 0; i < 24; i++) {
+		snprintf(label, sizeof(label), "fdl-%02d", i);
+		case_dirs(label);
+		craft_begin(&c, label);
+		if (i > 0) {
+			c.h.level = SET_INCR;
+			assert_int_equal(set_header_add_parent(&c.h, parent), 0);
+		}
+		for (j = 0; j < 40; j++) {
+			snprintf(path, sizeof(path), "f%02d", j);
+			vol_add(&c, VOLUME_REG, path, NULL, DATA);
+			man_file(&c, path, DATA);
+		}
+		craft_commit(&c, skey);
+		memcpy(parent, label, sizeof(parent));
+	}
+	sl.label = label;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 40;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	i = run_slow(label, &sl, &rep);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(i, 0);
+	assert_true(sl.waited);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.created, 40);
+	restore_report_clear(&rep);
+}
+
+/*
  * 1 and 2. Volumes holding "../evil", "../outside/evil" and an absolute
  * member beside the harmless "a" the manifest lists: the hostile members
  * are never extracted.  A manifest that names "evil" whose only member is
@@ -1438,6 +1486,7 @@ main(void)
 		cmocka_unit_test(test_prehash),
 		cmocka_unit_test(test_prehash_inplace),
 		cmocka_unit_test(test_preload_first_fails),
+		cmocka_unit_test(test_prehash_fd_limit),
 		cmocka_unit_test(test_dotdot_member),
 		cmocka_unit_test(test_dotdot_member_listed),
 		cmocka_unit_test(test_bad_manifest),
