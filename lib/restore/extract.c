@@ -524,7 +524,7 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	char vname[64], *name = NULL, *mbuf = NULL;
 	const char *why = "damaged volume";
 	size_t i;
-	int r, rc = 0, broken = 1, prehashed = 0;
+	int r, rc = 0, broken = 1;
 
 	obj = find_volume(&s->h, c->jobs[a].volume, vname, sizeof(vname));
 	if (obj == NULL) {
@@ -536,9 +536,8 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	if ((name = set_path(c->o->host, s->label, obj->name)) == NULL ||
 	    (mbuf = malloc(MANIFEST_PATH_MAX + 2)) == NULL)
 		return (-1);
-	if ((tr = restore_prehashed(c, s->label, vname)) != NULL)
-		prehashed = 1;
-	else if ((tr = target_open_read(c->o->target, name, 0)) == NULL) {
+	if ((tr = restore_prehashed(c, s->label, vname)) == NULL &&
+	    (tr = target_open_read(c->o->target, name, 0)) == NULL) {
 		why = "volume missing";
 		goto fail;
 	}
@@ -549,12 +548,11 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	if ((vr = volume_reader_open(ids, vname, volume_target_read, tr,
 	    &vst)) == NULL)
 		goto fail;
-	/* Hashed as it is extracted, unless it was on this same open file
-	 * (prehash.c): another read could be of a volume swapped in. */
-	if (prehashed)
-		volume_reader_no_hash(vr);
-	else
-		volume_reader_whole_hash_only(vr);
+	/* Hashed as it is extracted, even when prehash.c hashed this same
+	 * open file: a writer to the file itself could have changed it
+	 * since, and its extended attributes and ACLs are checked by
+	 * nothing but this hash (the manifest does not list them). */
+	volume_reader_whole_hash_only(vr);
 	while ((r = volume_next(vr, &info)) == 1) {
 		key.name = (char *)(uintptr_t)member_name(info.entry.path,
 		    mbuf, MANIFEST_PATH_MAX + 2);
@@ -611,8 +609,8 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	broken = 0;
 	/* Only the whole object was hashed: a rewrapped header keeps the
 	 * payload hash, which set_object_check reads again to see. */
-	if (res.size != obj->size || (!prehashed && memcmp(res.sha256,
-	    obj->sha256, sizeof(res.sha256)) != 0 && (!obj->has_payload ||
+	if (res.size != obj->size || (memcmp(res.sha256, obj->sha256,
+	    sizeof(res.sha256)) != 0 && (!obj->has_payload ||
 	    set_object_check(c->o->target, c->o->host, s->label, obj,
 	    &ost) != 0 || ost != SET_OBJECT_REWRAPPED))) {
 		warn0("set '%s/%s': volume '%s' does not match set.json",

@@ -298,9 +298,12 @@ restore_preload(struct ctx *c, const char *label)
 	if (threaded)
 		pthread_join(tid, NULL);
 	pthread_mutex_destroy(&p.mtx);
+	/* sets[0] must be label's (restore_build_state restores it): none
+	 * of the parents without it. */
 	for (i = 0; i < n; i++) {
-		if (i < p.next && p.rc[i] == 0 && (ns = reallocarray(c->sets,
-		    c->nsets + 1, sizeof(*ns))) != NULL) {
+		if ((i == 0 || c->nsets > 0) && i < p.next && p.rc[i] == 0 &&
+		    (ns = reallocarray(c->sets, c->nsets + 1,
+		    sizeof(*ns))) != NULL) {
 			c->sets = ns;
 			c->sets[c->nsets++] = p.sets[i];
 		} else

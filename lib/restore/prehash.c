@@ -6,14 +6,17 @@
  * the volumes of the set's chain are hashed and compared with the signed
  * set.json, each through a reader that is then rewound, not closed: the
  * extraction reads the same open file again (a local vault; a volume
- * renamed into place since is not the one read) and need not hash it a
- * second time.  Volumes not finished when the identity is ready, or that
- * do not match, are read and hashed during extraction as before, which
- * also reports them: nothing is reported from here.  Whatever a volume
- * yields is still checked file by file against the signed manifest after
- * the restore.
+ * renamed into place since is not the one read, and the file is in the
+ * page cache).  The extraction still hashes what it reads: the file
+ * itself may have been written to since, and a volume's extended
+ * attributes and ACLs are checked by nothing else (the manifest does not
+ * list them).  Volumes not finished when the identity is ready, or that
+ * do not match, are read during extraction as before, which also reports
+ * them: nothing is reported from here.
  */
 #include "compat.h"
+
+#include <sys/resource.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +29,22 @@
 #include "warnp.h"
 #include "restore_internal.h"
 
-/* At most this many readers are kept open (one descriptor each). */
+/* At most this many readers are kept open (one descriptor each), and
+ * at most an eighth of the limit on descriptors: the extraction and the
+ * verifier thread (a quarter) need theirs. */
 #define PREHASH_MAX 64
+
+static size_t
+prehash_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return (0);
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 8 > PREHASH_MAX)
+		return (PREHASH_MAX);
+	return ((size_t)rl.rlim_cur / 8);
+}
 
 static int
 ready(const struct ctx *c)
@@ -88,10 +105,10 @@ restore_prehash(struct ctx *c, const char *label)
 	struct target_reader *tr;
 	const char *next;
 	char *cur;
-	size_t i, depth;
+	size_t i, depth, max = prehash_max();
 	int r;
 
-	if (ready(c) || (cur = util_strdup(label)) == NULL)
+	if (max == 0 || ready(c) || (cur = util_strdup(label)) == NULL)
 		return;
 	/* Nothing from here is an error: the extraction says it again. */
 	warnp_mute(1);
@@ -102,7 +119,7 @@ restore_prehash(struct ctx *c, const char *label)
 		for (i = 0; r == SET_LOAD_OK && i < h.nobjects; i++) {
 			if (h.objects[i].role != SET_ROLE_VOLUME)
 				continue;
-			if (ready(c) || c->npre == PREHASH_MAX)
+			if (ready(c) || c->npre == max)
 				break;
 			if ((tr = hash_one(c, cur, &h.objects[i])) == NULL)
 				continue;
@@ -125,7 +142,7 @@ restore_prehash(struct ctx *c, const char *label)
 			c->npre++;
 		}
 		next = r == SET_LOAD_OK && h.nparents > 0 && !ready(c) &&
-		    c->npre < PREHASH_MAX ? h.parents[0] : NULL;
+		    c->npre < max ? h.parents[0] : NULL;
 		free(cur);
 		cur = next != NULL ? util_strdup(next) : NULL;
 		set_header_clear(&h);

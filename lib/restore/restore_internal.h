@@ -145,7 +145,7 @@ void restore_preload(struct ctx *c, const char *label);
  * set.json.  Reports nothing. */
 void restore_prehash(struct ctx *c, const char *label);
 /* restore_prehashed(c, label, volume): the rewound reader of that volume
- * (the caller's now, not to be hashed again), or NULL. */
+ * (the caller's now; still hashed as it is read), or NULL. */
 struct target_reader *restore_prehashed(struct ctx *c, const char *label,
     const char *volume);
 void restore_prehash_free(struct ctx *c);

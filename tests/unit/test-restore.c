@@ -11,6 +11,7 @@
  */
 #include "compat.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -619,7 +620,33 @@ struct slow_ids {
 	const char *label;
 	int swap;
 	int waited;
+	const char *inplace;    /* this set's volume written over it */
 };
+
+/*
+ * Write the volume of set from over the volume of set label, in place:
+ * the same file (inode), as its owner on the vault's storage can.
+ */
+static void
+overwrite_volume(const char *label, const char *from)
+{
+	char *vol, *src, *buf;
+	size_t len;
+	int fd;
+
+	assert_non_null(vol = strdup(tpath("vault/sets/%s/%s/"
+	    "vol-0001.tar.zst.age", HOST, label)));
+	assert_non_null(src = strdup(tpath("vault/sets/%s/%s/"
+	    "vol-0001.tar.zst.age", HOST, from)));
+	assert_int_equal(util_read_file(src, &buf, &len, 1 << 20), 0);
+	assert_int_equal(chmod(vol, 0644), 0);
+	assert_true((fd = open(vol, O_WRONLY | O_TRUNC)) >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+	free(buf);
+	free(src);
+	free(vol);
+}
 
 static int
 slow_ready(void *cookie)
@@ -637,6 +664,8 @@ slow_wait(void *cookie)
 	size_t len;
 
 	s->waited = 1;
+	if (s->inplace != NULL)
+		overwrite_volume(s->label, s->inplace);
 	if (s->swap) {
 		vol = strdup(tpath("vault/sets/%s/%s/vol-0001.tar.zst.age",
 		    HOST, s->label));
@@ -663,7 +692,7 @@ slow_wait(void *cookie)
 static void
 test_prehash(void **state)
 {
-	struct slow_ids sl = { "pre", 1, 0 };
+	struct slow_ids sl = { "pre", 1, 0, NULL };
 	struct restore_report rep;
 	struct craft c;
 	char *vol, *buf;
@@ -705,6 +734,179 @@ test_prehash(void **state)
 	assert_int_equal(run_with(sl.label, &rep, NULL, &sl), 1);
 	assert_true(failed_has(&rep, "vol-0001.tar.zst.age") ||
 	    failed_has(&rep, "f"));
+	restore_report_clear(&rep);
+}
+
+/* A set label of one file f (DATA) whose tar member carries the
+ * extended attribute name (value "x"), which the manifest does not list. */
+static void
+craft_xattr_set(const char *label, const char *name)
+{
+	struct volume_xattr xa;
+	struct volume_entry ve;
+	struct craft c;
+
+	xa.name = name;
+	xa.value = "x";
+	xa.len = 1;
+	case_dirs(label);
+	craft_begin(&c, label);
+	memset(&ve, 0, sizeof(ve));
+	ve.path = "f";
+	ve.type = VOLUME_REG;
+	ve.mode = 0644;
+	ve.uid = getuid();
+	ve.gid = getgid();
+	ve.mtime_ns = (int64_t)MTIME * 1000000000;
+	ve.xattrs = &xa;
+	ve.nxattrs = 1;
+	vol_add_entry(&c, &ve, DATA);
+	man_file(&c, "f", DATA);
+	craft_commit(&c, skey);
+}
+
+/*
+ * A volume written over in place (the same file, same size) after the
+ * prehash: the extraction still hashes what it reads.  The other volume
+ * has the same file, which the check against the manifest finds right,
+ * but another extended attribute, which no manifest lists: only the
+ * volume's hash can tell.
+ */
+static void
+test_prehash_inplace(void **state)
+{
+	struct slow_ids sl = { "pre-inplace", 0, 0, NULL };
+	struct restore_report rep;
+	struct stat a, b;
+	char label[16], name[16];
+	int ch;
+
+	(void)state;
+	craft_xattr_set(sl.label, "user.a");
+	assert_int_equal(stat(tpath("vault/sets/%s/%s/vol-0001.tar.zst.age",
+	    HOST, sl.label), &a), 0);
+	/* One of the same size: only the hash differs. */
+	for (ch = 'b'; ch <= 'z' && sl.inplace == NULL; ch++) {
+		snprintf(label, sizeof(label), "pre-planted-%c", ch);
+		snprintf(name, sizeof(name), "user.%c", ch);
+		craft_xattr_set(label, name);
+		assert_int_equal(stat(tpath("vault/sets/%s/%s/"
+		    "vol-0001.tar.zst.age", HOST, label), &b), 0);
+		if (a.st_size == b.st_size)
+			sl.inplace = label;
+	}
+	assert_non_null(sl.inplace);
+	assert_int_equal(run_slow(sl.label, &sl, &rep), 1);
+	assert_true(sl.waited);
+	assert_true(failed_has(&rep, "vol-0001.tar.zst.age"));
+	restore_report_clear(&rep);
+}
+
+/* The local target's operations, but the next flaky_left opens of
+ * flaky_name fail (EIO), as a transient read error would. */
+static const struct target_ops *real_ops;
+static struct target_ops flaky_ops;
+static char flaky_name[PATH_MAX];
+static int flaky_left;
+
+static int
+flaky_open_read(struct target *t, struct target_reader *r, uint64_t off)
+{
+
+	if (flaky_left > 0 && strcmp(r->name, flaky_name) == 0) {
+		flaky_left--;
+		errno = EIO;
+		return (-1);
+	}
+	return (real_ops->open_read(t, r, off));
+}
+
+/*
+ * The manifests of a chain are loaded ahead on two threads; when the
+ * restored set's own fails there (once) and its parent's does not, the
+ * set restored is still the one asked for, not its parent.
+ */
+static void
+test_preload_first_fails(void **state)
+{
+	struct restore_report rep;
+	struct craft c;
+	char *man;
+
+	(void)state;
+	case_dirs("pl-parent");
+	craft_begin(&c, "pl-parent");
+	vol_add(&c, VOLUME_REG, "f", NULL, "parent\n");
+	man_file(&c, "f", "parent\n");
+	craft_commit(&c, skey);
+
+	case_dirs("pl-child");
+	craft_begin(&c, "pl-child");
+	c.h.level = SET_INCR;
+	assert_int_equal(set_header_add_parent(&c.h, "pl-parent"), 0);
+	vol_add(&c, VOLUME_REG, "f", NULL, DATA);
+	man_file(&c, "f", DATA);
+	craft_commit(&c, skey);
+
+	assert_non_null(man = set_path(HOST, "pl-child", SET_MANIFEST));
+	util_strlcpy(flaky_name, man, sizeof(flaky_name));
+	free(man);
+	real_ops = tgt->ops;
+	flaky_ops = *tgt->ops;
+	flaky_ops.open_read = flaky_open_read;
+	flaky_left = 1;
+	tgt->ops = &flaky_ops;
+	assert_int_equal(run("pl-child", &rep, NULL), 0);
+	tgt->ops = real_ops;
+	assert_int_equal(flaky_left, 0);
+	assert_restored("pl-child", "f", DATA);
+	restore_report_clear(&rep);
+}
+
+/*
+ * The prehash keeps a reader open for every volume it checked: under a
+ * low limit on descriptors it keeps few enough for the extraction, which
+ * writes every file (a chain of 24 sets of one volume each, a limit of
+ * 40).
+ */
+static void
+test_prehash_fd_limit(void **state)
+{
+	struct slow_ids sl = { NULL, 0, 0, NULL };
+	struct restore_report rep;
+	struct rlimit old, low;
+	struct craft c;
+	char label[16], parent[16], path[16];
+	int i, j;
+
+	(void)state;
+	for (i = 0; i < 24; i++) {
+		snprintf(label, sizeof(label), "fdl-%02d", i);
+		case_dirs(label);
+		craft_begin(&c, label);
+		if (i > 0) {
+			c.h.level = SET_INCR;
+			assert_int_equal(set_header_add_parent(&c.h, parent), 0);
+		}
+		for (j = 0; j < 40; j++) {
+			snprintf(path, sizeof(path), "f%02d", j);
+			vol_add(&c, VOLUME_REG, path, NULL, DATA);
+			man_file(&c, path, DATA);
+		}
+		craft_commit(&c, skey);
+		memcpy(parent, label, sizeof(parent));
+	}
+	sl.label = label;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 40;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	i = run_slow(label, &sl, &rep);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(i, 0);
+	assert_true(sl.waited);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.created, 40);
 	restore_report_clear(&rep);
 }
 
@@ -1283,6 +1485,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_prehash),
+		cmocka_unit_test(test_prehash_inplace),
+		cmocka_unit_test(test_preload_first_fails),
+		cmocka_unit_test(test_prehash_fd_limit),
 		cmocka_unit_test(test_dotdot_member),
 		cmocka_unit_test(test_dotdot_member_listed),
 		cmocka_unit_test(test_bad_manifest),
