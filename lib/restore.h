@@ -103,10 +103,6 @@ struct restore_opts {
 	 * checking the set headers.
 	 */
 	const struct age_identities *(*ids_wait)(void *);
-	/* ids_ready(ids_cookie) (may be NULL): 1 when ids_wait would not
-	 * wait.  While it says 0, the volumes of the set's chain are hashed
-	 * ahead (local vaults), then read again through the same files. */
-	int (*ids_ready)(void *);
 	void *ids_cookie;
 	const char *dest;               /* --to DIR (created if missing) */
 	const char *const *paths;       /* selection (NULL: everything) */

@@ -532,19 +532,6 @@ local_read(struct target_reader *r, void *buf, size_t len)
 	return ((ssize_t)n);
 }
 
-static int
-local_rewind(struct target_reader *r)
-{
-	struct local_reader *lr = r->backend;
-
-	if (lseek(lr->fd, 0, SEEK_SET) != 0) {
-		warnp("cannot read object '%s'", r->name);
-		return (-1);
-	}
-	lr->pos = lr->len = 0;
-	return (0);
-}
-
 static void
 local_reader_close(struct target_reader *r)
 {
@@ -857,7 +844,6 @@ const struct target_ops target_local_ops = {
 	.open_read = local_open_read,
 	.read = local_read,
 	.reader_close = local_reader_close,
-	.rewind = local_rewind,
 	.head = local_head,
 	.list = local_list,
 	.delete = local_delete,

@@ -448,16 +448,6 @@ target_reader_close(struct target_reader *r)
 	free(r);
 }
 
-int
-target_reader_rewind(struct target_reader *r)
-{
-
-	if (r->target->ops->rewind == NULL || r->target->ops->rewind(r) != 0)
-		return (-1);
-	r->offset = 0;
-	return (0);
-}
-
 /* get_by_reader: target_get for backends without a get op. */
 static int
 get_by_reader(struct target *t, const char *name, uint64_t offset,

@@ -91,7 +91,6 @@ struct target_ops {
 	int (*open_read)(struct target *, struct target_reader *, uint64_t);
 	ssize_t (*read)(struct target_reader *, void *, size_t);
 	void (*reader_close)(struct target_reader *);
-	int (*rewind)(struct target_reader *);          /* may be NULL */
 	int (*head)(struct target *, const char *, uint64_t *);
 	int (*list)(struct target *, const char *, int, target_list_fn *,
 	    void *);
@@ -238,14 +237,6 @@ ssize_t target_read(struct target_reader *, void *, size_t);
 
 /* target_reader_close(r): close and free; NULL does nothing. */
 void target_reader_close(struct target_reader *);
-
-/*
- * target_reader_rewind(r): read r again from its first byte, through what
- * it has open (the same file, not the object found under its name now).
- * 0, or -1 when the backend cannot (silent: read the object again) or
- * failed (reported).
- */
-int target_reader_rewind(struct target_reader *);
 
 /*
  * target_head(t, name, size): 1 if object name exists (its size in *size

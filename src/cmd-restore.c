@@ -236,15 +236,6 @@ unlock_wait(void *cookie)
 	return (ul->ids);
 }
 
-/* restore_opts' ids_ready: 1 when unlock_wait would not wait. */
-static int
-unlock_ready(void *cookie)
-{
-	struct unlock *ul = cookie;
-
-	return (ul->u == NULL || cli_identity_ready(ul->u));
-}
-
 /* Strip leading and trailing slashes of a PATH argument (in place). */
 static char *
 clean_path(char *p)
@@ -402,7 +393,6 @@ cmd_restore(int argc, char **argv, struct cli *cli)
 	o.host = host != NULL ? host : myhost;
 	o.pinned = pinned;
 	o.ids_wait = unlock_wait;
-	o.ids_ready = unlock_ready;
 	o.ids_cookie = &ul;
 	o.flags = (dry ? RESTORE_DRY_RUN : 0) | (del ? RESTORE_DELETE : 0) |
 	    (force ? RESTORE_FORCE : 0);

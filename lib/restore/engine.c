@@ -55,7 +55,6 @@ restore_ctx_free(struct ctx *c)
 	size_t i;
 
 	restore_verifier_stop(c);
-	restore_prehash_free(c);
 	for (i = 0; i < c->nents; i++) {
 		if (c->ents[i].fd >= 0)
 			close(c->ents[i].fd);
@@ -131,8 +130,6 @@ restore_engine(struct ctx *c)
 	if (o->label != NULL) {
 		snprintf(c->rep->set, sizeof(c->rep->set), "%s/%s", o->host,
 		    o->label);
-		if (!dry)
-			restore_prehash(c, o->label);
 		restore_preload(c, o->label);
 		if ((r = restore_get_set(c, o->label)) < 0)
 			return (r);

@@ -536,8 +536,7 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	if ((name = set_path(c->o->host, s->label, obj->name)) == NULL ||
 	    (mbuf = malloc(MANIFEST_PATH_MAX + 2)) == NULL)
 		return (-1);
-	if ((tr = restore_prehashed(c, s->label, vname)) == NULL &&
-	    (tr = target_open_read(c->o->target, name, 0)) == NULL) {
+	if ((tr = target_open_read(c->o->target, name, 0)) == NULL) {
 		why = "volume missing";
 		goto fail;
 	}
@@ -548,10 +547,10 @@ do_volume(struct ctx *c, size_t a, size_t b)
 	if ((vr = volume_reader_open(ids, vname, volume_target_read, tr,
 	    &vst)) == NULL)
 		goto fail;
-	/* Hashed as it is extracted, even when prehash.c hashed this same
-	 * open file: a writer to the file itself could have changed it
-	 * since, and its extended attributes and ACLs are checked by
-	 * nothing but this hash (the manifest does not list them). */
+	/* Hashed as it is extracted: a copy checked on another read could
+	 * be changed in between, and extended attributes and ACLs are
+	 * checked by nothing but this hash (the manifest does not list
+	 * them). */
 	volume_reader_whole_hash_only(vr);
 	while ((r = volume_next(vr, &info)) == 1) {
 		key.name = (char *)(uintptr_t)member_name(info.entry.path,

@@ -123,32 +123,12 @@ struct ctx {
 	struct timespec t0;
 	double last_progress;
 	struct verifier *vq;            /* verify.c: NULL if not running */
-	struct prehashed *pre;          /* prehash.c */
-	size_t npre;
-};
-
-/* A volume found intact while the identity was unlocked (prehash.c). */
-struct prehashed {
-	char *label;
-	char *volume;                   /* "vol-0001.tar.zst.age" */
-	struct target_reader *tr;       /* rewound; NULL once taken */
 };
 
 /* plan.c: restore_preload(c, label): load the manifests of label's chain
  * on two threads ahead of restore_get_set (before any set is loaded; the
  * identity is fetched first).  Reports nothing. */
 void restore_preload(struct ctx *c, const char *label);
-
-/* prehash.c */
-/* restore_prehash(c, label): while the identity is not ready, hash the
- * volumes of label's chain, keeping the readers of those that match
- * set.json.  Reports nothing. */
-void restore_prehash(struct ctx *c, const char *label);
-/* restore_prehashed(c, label, volume): the rewound reader of that volume
- * (the caller's now; still hashed as it is read), or NULL. */
-struct target_reader *restore_prehashed(struct ctx *c, const char *label,
-    const char *volume);
-void restore_prehash_free(struct ctx *c);
 
 /* common.c */
 /* restore_problem_add(list, n, path, fmt, ...): append a problem.  0 or -1. */

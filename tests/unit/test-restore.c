@@ -424,16 +424,10 @@ snapshot_stub(void *cookie, const char *id, const char *const *paths,
 	return (0);
 }
 
-/* The identity as a passphrase unlock gives it (test_prehash). */
-struct slow_ids;
-static int slow_ready(void *);
-static const struct age_identities *slow_wait(void *);
-
-/* restore_run label into cases/LABEL/dest, the identity from sl when not
- * NULL (else at once). */
+/* restore_run label into cases/LABEL/dest. */
 static int
-run_with(const char *label, struct restore_report *rep,
-    struct snapshot_seen *seen, struct slow_ids *sl)
+run(const char *label, struct restore_report *rep,
+    struct snapshot_seen *seen)
 {
 	struct restore_opts o;
 
@@ -443,12 +437,7 @@ run_with(const char *label, struct restore_report *rep,
 	o.host = HOST;
 	o.label = label;
 	o.pinned = pinned;
-	if (sl != NULL) {
-		o.ids_wait = slow_wait;
-		o.ids_ready = slow_ready;
-		o.ids_cookie = sl;
-	} else
-		o.ids = ids;
+	o.ids = ids;
 	o.dest = case_dest(label);
 	if (seen != NULL) {
 		o.snapshot = snapshot_stub;
@@ -457,13 +446,6 @@ run_with(const char *label, struct restore_report *rep,
 	return (restore_run(&o, rep));
 }
 
-static int
-run(const char *label, struct restore_report *rep,
-    struct snapshot_seen *seen)
-{
-
-	return (run_with(label, rep, seen, NULL));
-}
 
 /* 1 if path is in the report's failed list. */
 static int
@@ -611,197 +593,6 @@ test_clean(void **state)
 	check_outside(l, 1);
 }
 
-/*
- * The identity as a passphrase unlock gives it: not ready until asked
- * for.  When asked, a damaged copy of the volume is swapped in under its
- * name (swap), so a restore that reread the volume by name would fail.
- */
-struct slow_ids {
-	const char *label;
-	int swap;
-	int waited;
-	const char *inplace;    /* this set's volume written over it */
-};
-
-/*
- * Write the volume of set from over the volume of set label, in place:
- * the same file (inode), as its owner on the vault's storage can.
- */
-static void
-overwrite_volume(const char *label, const char *from)
-{
-	char *vol, *src, *buf;
-	size_t len;
-	int fd;
-
-	assert_non_null(vol = strdup(tpath("vault/sets/%s/%s/"
-	    "vol-0001.tar.zst.age", HOST, label)));
-	assert_non_null(src = strdup(tpath("vault/sets/%s/%s/"
-	    "vol-0001.tar.zst.age", HOST, from)));
-	assert_int_equal(util_read_file(src, &buf, &len, 1 << 20), 0);
-	assert_int_equal(chmod(vol, 0644), 0);
-	assert_true((fd = open(vol, O_WRONLY | O_TRUNC)) >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-	free(buf);
-	free(src);
-	free(vol);
-}
-
-static int
-slow_ready(void *cookie)
-{
-	struct slow_ids *s = cookie;
-
-	return (s->waited);
-}
-
-static const struct age_identities *
-slow_wait(void *cookie)
-{
-	struct slow_ids *s = cookie;
-	char *vol, *old, *buf;
-	size_t len;
-
-	s->waited = 1;
-	if (s->inplace != NULL)
-		overwrite_volume(s->label, s->inplace);
-	if (s->swap) {
-		vol = strdup(tpath("vault/sets/%s/%s/vol-0001.tar.zst.age",
-		    HOST, s->label));
-		old = strdup(tpath("moved-%s", s->label));
-		assert_non_null(vol);
-		assert_non_null(old);
-		assert_int_equal(util_read_file(vol, &buf, &len, 1 << 20), 0);
-		assert_int_equal(rename(vol, old), 0);
-		buf[len - 40] ^= 1;
-		assert_int_equal(util_write_file(vol, buf, len, 0444, 0), 0);
-		free(buf);
-		free(vol);
-		free(old);
-	}
-	return (ids);
-}
-
-/*
- * While the identity is unlocked the volumes are hashed ahead and the
- * extraction reads the same open files: a volume swapped in under the
- * name afterwards is not read.  A volume damaged before is found by the
- * extraction as without the prehash.
- */
-static void
-test_prehash(void **state)
-{
-	struct slow_ids sl = { "pre", 1, 0, NULL };
-	struct restore_report rep;
-	struct craft c;
-	char *vol, *buf;
-	size_t len;
-
-	(void)state;
-	case_dirs(sl.label);
-	craft_begin(&c, sl.label);
-	vol_add(&c, VOLUME_REG, "f", NULL, DATA);
-	man_file(&c, "f", DATA);
-	craft_commit(&c, skey);
-	assert_int_equal(run_with(sl.label, &rep, NULL, &sl), 0);
-	assert_true(sl.waited);
-	assert_int_equal(rep.nfailed, 0);
-	assert_int_equal(rep.nbad, 0);
-	assert_int_equal(rep.created, 1);
-	assert_restored(sl.label, "f", DATA);
-	restore_report_clear(&rep);
-	check_outside(sl.label, 1);
-
-	/* Damaged before the restore: prehash passes it on. */
-	sl.label = "pre-bad";
-	sl.swap = 0;
-	sl.waited = 0;
-	case_dirs(sl.label);
-	craft_begin(&c, sl.label);
-	vol_add(&c, VOLUME_REG, "f", NULL, DATA);
-	man_file(&c, "f", DATA);
-	craft_commit(&c, skey);
-	vol = strdup(tpath("vault/sets/%s/pre-bad/vol-0001.tar.zst.age",
-	    HOST));
-	assert_non_null(vol);
-	assert_int_equal(util_read_file(vol, &buf, &len, 1 << 20), 0);
-	buf[len - 40] ^= 1;
-	assert_int_equal(unlink(vol), 0);
-	assert_int_equal(util_write_file(vol, buf, len, 0444, 0), 0);
-	free(buf);
-	free(vol);
-	assert_int_equal(run_with(sl.label, &rep, NULL, &sl), 1);
-	assert_true(failed_has(&rep, "vol-0001.tar.zst.age") ||
-	    failed_has(&rep, "f"));
-	restore_report_clear(&rep);
-}
-
-/* A set label of one file f (DATA) whose tar member carries the
- * extended attribute name (value "x"), which the manifest does not list. */
-static void
-craft_xattr_set(const char *label, const char *name)
-{
-	struct volume_xattr xa;
-	struct volume_entry ve;
-	struct craft c;
-
-	xa.name = name;
-	xa.value = "x";
-	xa.len = 1;
-	case_dirs(label);
-	craft_begin(&c, label);
-	memset(&ve, 0, sizeof(ve));
-	ve.path = "f";
-	ve.type = VOLUME_REG;
-	ve.mode = 0644;
-	ve.uid = getuid();
-	ve.gid = getgid();
-	ve.mtime_ns = (int64_t)MTIME * 1000000000;
-	ve.xattrs = &xa;
-	ve.nxattrs = 1;
-	vol_add_entry(&c, &ve, DATA);
-	man_file(&c, "f", DATA);
-	craft_commit(&c, skey);
-}
-
-/*
- * A volume written over in place (the same file, same size) after the
- * prehash: the extraction still hashes what it reads.  The other volume
- * has the same file, which the check against the manifest finds right,
- * but another extended attribute, which no manifest lists: only the
- * volume's hash can tell.
- */
-static void
-test_prehash_inplace(void **state)
-{
-	struct slow_ids sl = { "pre-inplace", 0, 0, NULL };
-	struct restore_report rep;
-	struct stat a, b;
-	char label[16], name[16];
-	int ch;
-
-	(void)state;
-	craft_xattr_set(sl.label, "user.a");
-	assert_int_equal(stat(tpath("vault/sets/%s/%s/vol-0001.tar.zst.age",
-	    HOST, sl.label), &a), 0);
-	/* One of the same size: only the hash differs. */
-	for (ch = 'b'; ch <= 'z' && sl.inplace == NULL; ch++) {
-		snprintf(label, sizeof(label), "pre-planted-%c", ch);
-		snprintf(name, sizeof(name), "user.%c", ch);
-		craft_xattr_set(label, name);
-		assert_int_equal(stat(tpath("vault/sets/%s/%s/"
-		    "vol-0001.tar.zst.age", HOST, label), &b), 0);
-		if (a.st_size == b.st_size)
-			sl.inplace = label;
-	}
-	assert_non_null(sl.inplace);
-	assert_int_equal(run_slow(sl.label, &sl, &rep), 1);
-	assert_true(sl.waited);
-	assert_true(failed_has(&rep, "vol-0001.tar.zst.age"));
-	restore_report_clear(&rep);
-}
-
 /* The local target's operations, but the next flaky_left opens of
  * flaky_name fail (EIO), as a transient read error would. */
 static const struct target_ops *real_ops;
@@ -860,53 +651,6 @@ test_preload_first_fails(void **state)
 	tgt->ops = real_ops;
 	assert_int_equal(flaky_left, 0);
 	assert_restored("pl-child", "f", DATA);
-	restore_report_clear(&rep);
-}
-
-/*
- * The prehash keeps a reader open for every volume it checked: under a
- * low limit on descriptors it keeps few enough for the extraction, which
- * writes every file (a chain of 24 sets of one volume each, a limit of
- * 40).
- */
-static void
-test_prehash_fd_limit(void **state)
-{
-	struct slow_ids sl = { NULL, 0, 0, NULL };
-	struct restore_report rep;
-	struct rlimit old, low;
-	struct craft c;
-	char label[16], parent[16], path[16];
-	int i, j;
-
-	(void)state;
-	for (i = 0; i < 24; i++) {
-		snprintf(label, sizeof(label), "fdl-%02d", i);
-		case_dirs(label);
-		craft_begin(&c, label);
-		if (i > 0) {
-			c.h.level = SET_INCR;
-			assert_int_equal(set_header_add_parent(&c.h, parent), 0);
-		}
-		for (j = 0; j < 40; j++) {
-			snprintf(path, sizeof(path), "f%02d", j);
-			vol_add(&c, VOLUME_REG, path, NULL, DATA);
-			man_file(&c, path, DATA);
-		}
-		craft_commit(&c, skey);
-		memcpy(parent, label, sizeof(parent));
-	}
-	sl.label = label;
-	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
-	low = old;
-	low.rlim_cur = 40;
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	i = run_slow(label, &sl, &rep);
-	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
-	assert_int_equal(i, 0);
-	assert_true(sl.waited);
-	assert_int_equal(rep.nfailed, 0);
-	assert_int_equal(rep.created, 40);
 	restore_report_clear(&rep);
 }
 
@@ -1484,10 +1228,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean),
-		cmocka_unit_test(test_prehash),
-		cmocka_unit_test(test_prehash_inplace),
 		cmocka_unit_test(test_preload_first_fails),
-		cmocka_unit_test(test_prehash_fd_limit),
 		cmocka_unit_test(test_dotdot_member),
 		cmocka_unit_test(test_dotdot_member_listed),
 		cmocka_unit_test(test_bad_manifest),

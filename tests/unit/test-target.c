@@ -385,33 +385,6 @@ test_reader(void **state)
 	assert_int_equal(target_read(r, out, 10), 0);
 	target_reader_close(r);
 
-	/* Rewound: the same file again from its first byte, even after
-	 * another was put in its place under the name. */
-	assert_non_null(r = target_open_read(f->t, "audit/web1/1.head", 0));
-	assert_int_equal(target_read(r, out, 1000), 1000);
-	{
-		char *p = strdup(path_of(f, "audit/web1/1.head"));
-		char *q = strdup(path_of(f, "audit/web1/9.head"));
-
-		assert_non_null(p);
-		assert_non_null(q);
-		assert_int_equal(rename(p, q), 0);
-		assert_int_equal(util_write_file(p, "swapped", 7, 0644, 0), 0);
-		free(p);
-		free(q);
-	}
-	assert_int_equal(target_reader_rewind(r), 0);
-	have = 0;
-	while ((got = target_read(r, out + have, 65536)) > 0)
-		have += (size_t)got;
-	assert_int_equal(got, 0);
-	assert_int_equal(have, total);
-	assert_memory_equal(out, data, total);
-	target_reader_close(r);
-	assert_int_equal(target_delete(f->t, "audit/web1/1.head"), 0);
-	assert_int_equal(target_put_buf(f->t, "audit/web1/1.head", data,
-	    total), 0);
-
 	/* At the end: reads nothing.  Past it: ERANGE. */
 	assert_non_null(r = target_open_read(f->t, "audit/web1/1.head",
 	    total));
