@@ -10,6 +10,7 @@
 #define VOLUME_DIRECT_MIN (64 * 1024)   /* tar writes passed straight on */
 #define VOLUME_WINDOWLOG_MAX 27         /* plain `zstd -d` accepts it */
 #define VOLUME_DEFAULT_LEVEL 3
+#define VOLUME_ZSTD_JOBSIZE (4 * 1024 * 1024) /* per zstd worker job */
 
 /* 64 KiB of zeros, for holes. */
 extern const uint8_t volume_zeros[64 * 1024];
