@@ -180,6 +180,20 @@ romix_store(uint8_t *buf, const block_t *X, size_t r)
 
 typedef void romix_fn(uint8_t *, size_t, uint32_t, block_t *, block_t *);
 
+/*
+ * ROMix keeps blocks of its state in locals (BlockMix's X and T), which a
+ * wipe of the scratch mapping does not reach: after it, this overwrites
+ * the stack below the caller's frame, where they were.
+ */
+static void __attribute__((noinline))
+stack_wipe(void)
+{
+	volatile uint8_t buf[16384];
+
+	explicit_bzero((void *)(uintptr_t)buf, sizeof(buf));
+	__asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
 #define MIX_ATTR
 #if defined(__SSE2__)
 /* SSE2: a rotation is two shifts. */
@@ -302,6 +316,7 @@ scrypt_derive(const void *pw, size_t pwlen, const void *salt, size_t saltlen,
 	romix = romix_pick(&impl);
 	for (i = 0; i < p; i++)
 		romix(B + (size_t)i * 128 * r, r, (uint32_t)n, V, XY);
+	stack_wipe();
 	if (pbkdf2_1(pw, pwlen, B, blen, S, out, outlen) != 0)
 		goto done;
 	rc = 0;

@@ -1015,8 +1015,9 @@ void
 volume_reader_whole_hash_only(struct volume_reader *r)
 {
 
-	/* The age pipe's thread hashes: too late to stop it. */
-	if (r->apipe != NULL)
+	/* A pipe's thread may hash (the age pipe, or the tar pipe running
+	 * the age stage itself): too late to stop it. */
+	if (r->apipe != NULL || r->pipe != NULL)
 		return;
 	crypto_sha256_free(r->oh.payload);
 	r->oh.payload = NULL;
@@ -1026,7 +1027,7 @@ void
 volume_reader_no_hash(struct volume_reader *r)
 {
 
-	if (r->apipe != NULL)
+	if (r->apipe != NULL || r->pipe != NULL)
 		return;
 	crypto_sha256_free(r->oh.all);
 	crypto_sha256_free(r->oh.payload);
