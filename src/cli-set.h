@@ -76,7 +76,7 @@ struct age_identities *cli_identity_load(struct cli *,
 /*
  * cli_identity_start(cli, id): begin loading the identity as
  * cli_identity_load does: in a thread of its own when the passphrase
- * comes from a file or a descriptor (the scrypt unlock, about a second,
+ * comes from a file or a descriptor (the scrypt unlock, 0.7 s to a second,
  * then overlaps the caller's work), else later in cli_identity_finish (a
  * prompt needs the terminal).  id must outlive the call to finish.  NULL
  * (reported) when out of memory.
