@@ -324,30 +324,6 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
 	size_t i;
 	int fd, r;
 
-	/* Readable: the verifier thread hashes it through fd. */
-	fd = openat(pfd, leaf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		/* An old file or symlink goes, as libarchive would do; a
-		 * directory is libarchive's to handle. */
-		if (unlinkat(pfd, leaf, 0) != 0)
-			return (errno == EISDIR || errno == EPERM ? FAST_SLOW :
-			    (warnp("cannot remove '%s'", e->path),
-			    FAST_FAILED));
-		fd = openat(pfd, leaf, O_RDWR | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-	}
-	if (fd < 0) {
-		warnp("cannot create '%s'", e->path);
-		return (FAST_FAILED);
-	}
-	if ((r = volume_write_data(vr, fd, e->path, NULL)) != 0) {
-		close(fd);
-		return (r < 0 ? FAST_BROKEN : FAST_FAILED);
-	}
-	/* Metadata problems are warnings, as libarchive has them.  Owner
-	 * and mode first, extended attributes after them (chown also drops
-	 * security.capability), the time last. */
 	x->muid = e->has_owner ? e->uid : (uid_t)v->uid;
 	x->mgid = e->has_owner ? e->gid : (gid_t)v->gid;
 	x->mmode = e->has_mode ? e->mode : v->mode & 07777;
@@ -362,23 +338,49 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
 			x->mtim.tv_nsec += 1000000000;
 		}
 	}
+	/* Readable: the verifier thread hashes it through fd.  Created with
+	 * its permission bits (set-id bits come after the owner), so that
+	 * the mode need not be set again when the umask left them. */
+	fd = openat(pfd, leaf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, x->mmode & 0777);
+	if (fd < 0 && errno == EEXIST) {
+		/* An old file or symlink goes, as libarchive would do; a
+		 * directory is libarchive's to handle. */
+		if (unlinkat(pfd, leaf, 0) != 0)
+			return (errno == EISDIR || errno == EPERM ? FAST_SLOW :
+			    (warnp("cannot remove '%s'", e->path),
+			    FAST_FAILED));
+		fd = openat(pfd, leaf, O_RDWR | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, x->mmode & 0777);
+	}
+	if (fd < 0) {
+		warnp("cannot create '%s'", e->path);
+		return (FAST_FAILED);
+	}
+	if ((r = volume_write_data(vr, fd, e->path, NULL)) != 0) {
+		close(fd);
+		return (r < 0 ? FAST_BROKEN : FAST_FAILED);
+	}
+	/* Metadata problems are warnings, as libarchive has them.  Owner
+	 * and mode first, extended attributes after them (chown also drops
+	 * security.capability), the time last. */
 	x->metadone = 1;
 	/* The verifier thread sets it, unless there are attributes too. */
 	if (v->nxattrs == 0 && restore_verifier_add_meta(c, x, fd) == 0)
 		return (FAST_DONE);
 	if (v->nxattrs == 0) {
 		restore_file_meta(fd, e->path, c->is_root, x->muid, x->mgid,
-		    x->mmode, &x->mtim);
+		    x->mmode, &x->mtim, NULL);
 	} else {
 		restore_file_meta(fd, e->path, c->is_root, x->muid, x->mgid,
-		    x->mmode, NULL);
+		    x->mmode, NULL, NULL);
 		for (i = 0; i < v->nxattrs; i++)
 			if (fsetxattr(fd, v->xattrs[i].name,
 			    v->xattrs[i].value, v->xattrs[i].len, 0) != 0)
 				warnp("cannot set the extended attribute '%s' "
 				    "of '%s'", v->xattrs[i].name, e->path);
 		restore_file_meta(fd, e->path, 0, 0, 0, (mode_t)-1,
-		    &x->mtim);
+		    &x->mtim, NULL);
 	}
 	if (restore_verifier_add_fd(c, x, fd) == 0)
 		return (FAST_DONE);
@@ -392,13 +394,20 @@ fast_file(struct ctx *c, struct volume_reader *vr, struct ent *x, int pfd,
 
 void
 restore_file_meta(int fd, const char *path, int chown, uid_t uid, gid_t gid,
-    mode_t mode, const struct timespec *mtim)
+    mode_t mode, const struct timespec *mtim, const struct stat *cur)
 {
 	struct timespec ts[2];
+	int chowned = 0;
 
-	if (chown && fchown(fd, uid, gid) != 0)
-		warnp("cannot set the owner of '%s'", path);
-	if (mode != (mode_t)-1 && fchmod(fd, mode) != 0)
+	if (chown && (cur == NULL || cur->st_uid != uid ||
+	    cur->st_gid != gid)) {
+		if (fchown(fd, uid, gid) != 0)
+			warnp("cannot set the owner of '%s'", path);
+		chowned = 1;
+	}
+	/* After a chown the set-id bits are gone: set the mode again. */
+	if (mode != (mode_t)-1 && (cur == NULL || chowned ||
+	    (cur->st_mode & 07777) != mode) && fchmod(fd, mode) != 0)
 		warnp("cannot set the mode of '%s'", path);
 	if (mtim == NULL)
 		return;

@@ -212,9 +212,11 @@ int restore_verifier_add_meta(struct ctx *c, struct ent *x, int fd);
 void restore_verifier_stop(struct ctx *c);
 /* Owner (when chown), mode and mtime of the written file fd (path: for
  * warnings), in that order (chown clears set-id bits); failures are
- * warnings.  Either thread. */
+ * warnings.  cur (may be NULL): fd's fstat, to skip what is already so.
+ * Either thread. */
 void restore_file_meta(int fd, const char *path, int chown, uid_t uid,
-    gid_t gid, mode_t mode, const struct timespec *mtim);
+    gid_t gid, mode_t mode, const struct timespec *mtim,
+    const struct stat *cur);
 int restore_run_verify_cmd(struct ctx *c);
 
 /* engine.c */

@@ -71,7 +71,7 @@ struct verifier {
 /* Hash x's file (fd: the descriptor it was written with, or -1: open
  * it) into x->v*; x->vstate = 1 on success.  Thread-side. */
 static void
-vhash(struct verifier *v, struct ent *x, int fd)
+vhash(struct verifier *v, struct ent *x, int fd, const struct stat *known)
 {
 	struct stat st;
 	const char *leaf;
@@ -88,7 +88,10 @@ vhash(struct verifier *v, struct ent *x, int fd)
 		if (fd < 0)
 			return;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0) {
+	if (known != NULL)
+		st = *known;
+	if ((known == NULL && fstat(fd, &st) != 0) || !S_ISREG(st.st_mode) ||
+	    st.st_nlink == 0) {
 		if (close(fd) != 0 && handed)
 			x->vstate = 2;
 		return;
@@ -121,6 +124,7 @@ static void *
 vmain(void *cookie)
 {
 	struct verifier *v = cookie;
+	struct stat st;
 	struct ent *x;
 	int fd;
 
@@ -139,10 +143,18 @@ vmain(void *cookie)
 		if (fd >= 0)
 			v->nfds--;
 		pthread_mutex_unlock(&v->mtx);
-		if (x->vmeta)
+		if (x->vmeta && fd >= 0 && fstat(fd, &st) == 0) {
+			/* Owner, mode and time change no size, device or
+			 * inode: the same fstat serves vhash. */
 			restore_file_meta(fd, x->e->path, v->is_root, x->muid,
-			    x->mgid, x->mmode, &x->mtim);
-		vhash(v, x, fd);
+			    x->mgid, x->mmode, &x->mtim, &st);
+			vhash(v, x, fd, &st);
+		} else {
+			if (x->vmeta)
+				restore_file_meta(fd, x->e->path, v->is_root,
+				    x->muid, x->mgid, x->mmode, &x->mtim, NULL);
+			vhash(v, x, fd, NULL);
+		}
 		pthread_mutex_lock(&v->mtx);
 	}
 	pthread_mutex_unlock(&v->mtx);

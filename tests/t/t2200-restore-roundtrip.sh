@@ -83,6 +83,19 @@ test_expect_success 'restore gives the tree back' '
 	test_cmp expect actual
 '
 
+test_expect_success 'modes are exact whatever the umask' '
+	echo g >src/group-writable && chmod 0664 src/group-writable &&
+	echo r >src/read-only && chmod 0400 src/read-only &&
+	coffer backup "$TRASH/src" >out &&
+	USET=$(coffer sets --json | sed -n "s/.*\"label\": \"\(paths-[^\"]*\)\".*/\1/p" | tail -1) &&
+	(umask 077 && restore --to "$TRASH/umask77" "$USET" >out.txt) &&
+	test_grep "0 mismatches, 0 not restored" out.txt &&
+	tree_list src >expect &&
+	tree_list "umask77/$SRCREL" >actual &&
+	test_cmp expect actual &&
+	rm src/group-writable src/read-only
+'
+
 test_expect_success 'sparse file stays sparse' '
 	blocks=$(stat -c %b "restored/$SRCREL/sparse") &&
 	test "$blocks" -lt 2048
