@@ -329,6 +329,16 @@ int volume_extract(struct volume_reader *, const char *, int,
 int volume_write_data(struct volume_reader *, int, const char *,
     uint8_t[VOLUME_SHA256_LEN]);
 
+/*
+ * volume_write_data_progress(r, fd, what, sha256, progress, cookie): the
+ * same, calling progress(cookie, end) after each block is written: every
+ * byte of fd below end is then final (blocks come in offset order; a hole
+ * below end reads as zeros).  A trailing hole is made after the last call.
+ */
+typedef void volume_progress_fn(void *, uint64_t);
+int volume_write_data_progress(struct volume_reader *, int, const char *,
+    uint8_t[VOLUME_SHA256_LEN], volume_progress_fn *, void *);
+
 /* volume_reader_failed(r): entries volume_extract refused or could not
  * create.  volume_reader_warnings(r): metadata it could not restore. */
 uint64_t volume_reader_failed(const struct volume_reader *);

@@ -58,6 +58,13 @@ struct ent {
 	gid_t mgid;
 	mode_t mmode;
 	struct timespec mtim;
+	/* Handed to the verifier before it was written
+	 * (restore_verifier_add_early): it reads behind the writer up to
+	 * wpos, until wdone (1: written, 2: writing failed); both under the
+	 * verifier's lock. */
+	int early;
+	uint64_t wpos;
+	int wdone;
 	/* What the final check found (verify.c): NULL, or what differs at
 	 * vwhere. */
 	const char *vwhat;
@@ -209,6 +216,14 @@ int restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd);
 /* The same, and the verifier first sets x's muid and mgid (as root),
  * mmode and mtim on fd (x->vmeta): 0, or -1 (not taken, nothing set). */
 int restore_verifier_add_meta(struct ctx *c, struct ent *x, int fd);
+/* As add_meta, for a file not yet written: the verifier hashes what
+ * restore_verifier_written says is written (done: 0 more to come, 1 all
+ * written, 2 writing failed: the verifier closes fd and hashes nothing),
+ * then sets the metadata and hashes a trailing hole.  After a 0 return,
+ * done must be said, and fd is the verifier's to close. */
+int restore_verifier_add_early(struct ctx *c, struct ent *x, int fd);
+void restore_verifier_written(struct ctx *c, struct ent *x, uint64_t end,
+    int done);
 void restore_verifier_stop(struct ctx *c);
 /* Owner (when chown), mode and mtime of the written file fd (path: for
  * warnings), in that order (chown clears set-id bits); failures are

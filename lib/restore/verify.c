@@ -120,6 +120,74 @@ vhash(struct verifier *v, struct ent *x, int fd, const struct stat *known)
 		x->vstate = 2;
 }
 
+/*
+ * Hash x's file while it is written (x->early), reading behind the writer
+ * through fd; when it is all written, set its metadata (the writes would
+ * have changed its time) and hash a trailing hole.  x->vstate = 1 on
+ * success.  Thread-side; called without the lock, closes fd.
+ */
+static void
+vearly(struct verifier *v, struct ent *x, int fd)
+{
+	struct stat st;
+	uint64_t hashed = 0, pos;
+	size_t want;
+	ssize_t n;
+	int done;
+
+	crypto_sha256_reset(v->h);
+	for (;;) {
+		pthread_mutex_lock(&v->mtx);
+		while (x->wpos == hashed && x->wdone == 0 && !v->stop) {
+			v->waiting = 1;
+			pthread_cond_wait(&v->cv, &v->mtx);
+			v->waiting = 0;
+		}
+		pos = x->wpos;
+		/* Stopped before the writer said done: abandoned. */
+		done = x->wdone != 0 ? x->wdone : v->stop ? 2 : 0;
+		pthread_mutex_unlock(&v->mtx);
+		if (done == 2)
+			break;
+		while (hashed < pos) {
+			want = pos - hashed < RBUF_SIZE ? (size_t)(pos - hashed) :
+			    RBUF_SIZE;
+			if ((n = pread(fd, v->buf, want, (off_t)hashed)) <= 0) {
+				done = 2;
+				break;
+			}
+			crypto_sha256_update(v->h, v->buf, (size_t)n);
+			hashed += (uint64_t)n;
+		}
+		if (done != 0)
+			break;
+	}
+	if (done == 1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_nlink > 0) {
+		restore_file_meta(fd, x->e->path, v->is_root, x->muid, x->mgid,
+		    x->mmode, &x->mtim, &st);
+		/* A trailing hole (ftruncate after the last block). */
+		while (hashed < (uint64_t)st.st_size &&
+		    (n = pread(fd, v->buf, (uint64_t)st.st_size - hashed <
+		    RBUF_SIZE ? (size_t)((uint64_t)st.st_size - hashed) :
+		    RBUF_SIZE, (off_t)hashed)) > 0) {
+			crypto_sha256_update(v->h, v->buf, (size_t)n);
+			hashed += (uint64_t)n;
+		}
+		if (hashed == (uint64_t)st.st_size) {
+			crypto_sha256_final(v->h, x->vsha);
+			x->vsize = hashed;
+			x->vdev = st.st_dev;
+			x->vino = st.st_ino;
+			x->vstate = 1;
+		}
+	}
+	/* The extraction's descriptor: closing it is the last chance to
+	 * hear of a write that failed (NFS). */
+	if (close(fd) != 0 && done == 1)
+		x->vstate = 2;
+}
+
 static void *
 vmain(void *cookie)
 {
@@ -143,7 +211,9 @@ vmain(void *cookie)
 		if (fd >= 0)
 			v->nfds--;
 		pthread_mutex_unlock(&v->mtx);
-		if (x->vmeta && fd >= 0 && fstat(fd, &st) == 0) {
+		if (x->early && fd >= 0) {
+			vearly(v, x, fd);
+		} else if (x->vmeta && fd >= 0 && fstat(fd, &st) == 0) {
 			/* Owner, mode and time change no size, device or
 			 * inode: the same fstat serves vhash. */
 			restore_file_meta(fd, x->e->path, v->is_root, x->muid,
@@ -222,7 +292,7 @@ restore_verifier_add(struct ctx *c, struct ent *x)
 }
 
 static int
-add_fd(struct ctx *c, struct ent *x, int fd, int meta)
+add_fd(struct ctx *c, struct ent *x, int fd, int meta, int early)
 {
 	struct verifier *v = c->vq;
 	int rc = -1;
@@ -233,10 +303,11 @@ add_fd(struct ctx *c, struct ent *x, int fd, int meta)
 	if (v->tail < v->cap && v->nfds < v->maxfds) {
 		x->queued = 1;
 		x->vmeta = meta;
+		x->early = early;
 		x->vfd = fd;
 		v->nfds++;
 		v->q[v->tail++] = x;
-		if (v->waiting && v->tail - v->head >= VQ_BATCH)
+		if (v->waiting && (early || v->tail - v->head >= VQ_BATCH))
 			pthread_cond_signal(&v->cv);
 		rc = 0;
 	}
@@ -248,14 +319,39 @@ int
 restore_verifier_add_fd(struct ctx *c, struct ent *x, int fd)
 {
 
-	return (add_fd(c, x, fd, 0));
+	return (add_fd(c, x, fd, 0, 0));
 }
 
 int
 restore_verifier_add_meta(struct ctx *c, struct ent *x, int fd)
 {
 
-	return (add_fd(c, x, fd, 1));
+	return (add_fd(c, x, fd, 1, 0));
+}
+
+int
+restore_verifier_add_early(struct ctx *c, struct ent *x, int fd)
+{
+
+	x->wpos = 0;
+	x->wdone = 0;
+	return (add_fd(c, x, fd, 1, 1));
+}
+
+void
+restore_verifier_written(struct ctx *c, struct ent *x, uint64_t end,
+    int done)
+{
+	struct verifier *v = c->vq;
+
+	pthread_mutex_lock(&v->mtx);
+	if (end > x->wpos)
+		x->wpos = end;
+	if (done)
+		x->wdone = done;
+	if (v->waiting)
+		pthread_cond_signal(&v->cv);
+	pthread_mutex_unlock(&v->mtx);
 }
 
 void

@@ -738,6 +738,8 @@ volume_data_sha256(struct volume_reader *r,
 struct fd_sink {
 	int fd;
 	int e;                  /* an errno, 0 while none */
+	volume_progress_fn *progress;
+	void *cookie;
 };
 
 /* Each block at its offset: a hole between blocks stays a hole. */
@@ -758,6 +760,8 @@ r_sink_fd(void *cookie, const void *buf, size_t len, la_int64_t off)
 		len -= (size_t)n;
 		off += n;
 	}
+	if (s->progress != NULL)
+		s->progress(s->cookie, (uint64_t)off);
 	return (0);
 }
 
@@ -765,7 +769,17 @@ int
 volume_write_data(struct volume_reader *r, int fd, const char *what,
     uint8_t sha256_out[VOLUME_SHA256_LEN])
 {
-	struct fd_sink s = { fd, 0 };
+
+	return (volume_write_data_progress(r, fd, what, sha256_out, NULL,
+	    NULL));
+}
+
+int
+volume_write_data_progress(struct volume_reader *r, int fd,
+    const char *what, uint8_t sha256_out[VOLUME_SHA256_LEN],
+    volume_progress_fn *progress, void *cookie)
+{
+	struct fd_sink s = { fd, 0, progress, cookie };
 	int rc = -1, hash = sha256_out != NULL;
 	locale_t old;
 

@@ -49,6 +49,27 @@ test_expect_success 'after repair the same set restores cleanly' '
 	for f in a b c d e s; do cmp src/$f "fixed/$SRCREL/$f" || exit 1; done
 '
 
+test_expect_success 'a large file (read behind its writing) round trips and is caught damaged' '
+	mkdir big &&
+	head -c 6000000 /dev/urandom >big/large &&
+	head -c 100 /dev/urandom >>big/large &&
+	echo after >big/z-after &&
+	coffer backup --label large "$TRASH/big" >/dev/null &&
+	restore --to "$TRASH/large-ok" large >out &&
+	test_grep "0 mismatches, 0 not restored" out &&
+	cmp big/large "large-ok/${TRASH#/}/big/large" &&
+	v=vault/sets/$host/large/vol-0001.tar.zst.age &&
+	cp $v large.orig &&
+	off=$(( $(stat -c %s $v) / 2 )) &&
+	b=$(od -An -tu1 -j $off -N1 $v | tr -d " ") &&
+	printf "$(printf "\\%03o" $(( (b + 1) % 256 )))" |
+		dd of=$v bs=1 seek=$off conv=notrunc 2>/dev/null &&
+	test_expect_code 3 restore --to "$TRASH/large-bad" large >out 2>err &&
+	test_grep "not restored: ${TRASH#/}/big/large" out &&
+	test_grep "vol-0001" err &&
+	cp large.orig $v
+'
+
 test_expect_success 'a manifest that does not match set.json is refused, nothing written' '
 	m=vault/sets/$host/multi/manifest.jsonl.zst.age &&
 	cp $m man.orig &&
