@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -599,13 +600,21 @@ static const struct target_ops *real_ops;
 static struct target_ops flaky_ops;
 static char flaky_name[PATH_MAX];
 static int flaky_left;
+/* Objects are opened from two threads (restore_preload). */
+static pthread_mutex_t flaky_mtx = PTHREAD_MUTEX_INITIALIZER;
 
 static int
 flaky_open_read(struct target *t, struct target_reader *r, uint64_t off)
 {
+	int fail = 0;
 
+	pthread_mutex_lock(&flaky_mtx);
 	if (flaky_left > 0 && strcmp(r->name, flaky_name) == 0) {
 		flaky_left--;
+		fail = 1;
+	}
+	pthread_mutex_unlock(&flaky_mtx);
+	if (fail) {
 		errno = EIO;
 		return (-1);
 	}
