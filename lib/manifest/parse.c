@@ -894,21 +894,38 @@ get_parts(const struct jval *a, struct manifest_entry *e, struct perr *pe)
 	struct manifest_part *p;
 	struct lex lx;
 	uint64_t v;
-	size_t i;
+	size_t i, cap = 0, ncap;
 	int r, rc = -1;
 
 	if (a->kind == J_NONE)
 		return (0);
 	if (a->kind != J_ARRAY || a->n < 1)
 		return (fail(pe, "parts", "must be a non-empty array"));
-	if ((e->parts = calloc(a->n, sizeof(*p))) == NULL)
-		return (fail(pe, "parts", "out of memory"));
-	e->nparts = a->n;
 	/* Scanned again from its '[', at the depth it had: the elements
 	 * at 3 and their members at 4. */
 	lex_init(&lx, a->p, a->len);
 	lx.pos = 1;
-	for (i = 0; i < e->nparts; i++) {
+	for (i = 0; i < a->n; i++) {
+		/*
+		 * Grown as the parts prove valid (each takes 30 bytes of the
+		 * line at least), not allocated for the element count: an
+		 * array of a million "{}" would have cost 100 MB a line
+		 * before its first element was refused.
+		 */
+		if (i == cap) {
+			ncap = cap == 0 ? 16 : cap * 2;
+			if (ncap > a->n)
+				ncap = a->n;
+			if ((p = reallocarray(e->parts, ncap, sizeof(*p))) ==
+			    NULL) {
+				rc = fail(pe, "parts", "out of memory");
+				goto cleanup;
+			}
+			memset(p + cap, 0, (ncap - cap) * sizeof(*p));
+			e->parts = p;
+			cap = ncap;
+		}
+		e->nparts = i + 1;
 		p = &e->parts[i];
 		skip_ws(&lx);
 		if (peek(&lx) != '{') {
@@ -921,7 +938,7 @@ get_parts(const struct jval *a, struct manifest_entry *e, struct perr *pe)
 			goto cleanup;
 		}
 		skip_ws(&lx);
-		if (i + 1 < e->nparts && peek(&lx) == ',')
+		if (i + 1 < a->n && peek(&lx) == ',')
 			lx.pos++;
 		if (get_u64(&pv[P_VOLUME], "volume", UINT32_MAX, &v, pe) != 1 ||
 		    v == 0) {

@@ -9,8 +9,11 @@
  */
 #include "compat.h"
 
+#include <sys/resource.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -1315,6 +1318,56 @@ test_parse_depth(void **state)
 	free(buf);
 }
 
+/*
+ * A line of a million empty "parts" is refused for its first element,
+ * without first allocating room for a million parts (about 100 MB):
+ * under an address-space limit 48 MiB above what the process maps now,
+ * the message is the element's, not "out of memory".  Not under the
+ * sanitizers, which map terabytes.
+ */
+static void
+test_parse_many_parts(void **state)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	(void)state;
+	skip();
+#else
+	static const char head[] = "{\"path\":\"f\",\"type\":\"file\","
+	    "\"parts\":[";
+	struct manifest_entry e;
+	struct rlimit old, lim;
+	unsigned long pages = 0;
+	size_t n = 1000000, len, i;
+	char *line, *p, msg[256];
+	FILE *f;
+
+	(void)state;
+	len = sizeof(head) - 1 + n * 3 + 2;
+	assert_non_null(line = malloc(len + 1));
+	memcpy(line, head, sizeof(head) - 1);
+	p = line + sizeof(head) - 1;
+	for (i = 0; i < n; i++) {
+		memcpy(p, i + 1 < n ? "{}," : "{}", i + 1 < n ? 3 : 2);
+		p += i + 1 < n ? 3 : 2;
+	}
+	memcpy(p, "]}", 3);
+	len = strlen(line);
+	assert_non_null(f = fopen("/proc/self/statm", "r"));
+	assert_int_equal(fscanf(f, "%lu", &pages), 1);
+	fclose(f);
+	assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+	lim = old;
+	lim.rlim_cur = pages * (rlim_t)sysconf(_SC_PAGESIZE) +
+	    ((rlim_t)48 << 20);
+	assert_int_equal(setrlimit(RLIMIT_AS, &lim), 0);
+	i = (size_t)parse_capture(line, len, 1, &e, msg, sizeof(msg));
+	assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+	assert_int_equal((int)i, -1);
+	assert_non_null(strstr(msg, "need a volume >= 1"));
+	free(line);
+#endif
+}
+
 int
 main(void)
 {
@@ -1336,6 +1389,7 @@ main(void)
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_parse_accepts),
 		cmocka_unit_test(test_parse_depth),
+		cmocka_unit_test(test_parse_many_parts),
 	};
 
 	warnp_quiet(1);
