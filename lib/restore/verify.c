@@ -120,6 +120,25 @@ vhash(struct verifier *v, struct ent *x, int fd, const struct stat *known)
 		x->vstate = 2;
 }
 
+/* Hash fd's bytes [*hashed, end) into v->h: 0, or -1 (short or failed
+ * read; *hashed says how far it got). */
+static int
+hash_upto(struct verifier *v, int fd, uint64_t *hashed, uint64_t end)
+{
+	size_t want;
+	ssize_t n;
+
+	while (*hashed < end) {
+		want = end - *hashed < RBUF_SIZE ? (size_t)(end - *hashed) :
+		    RBUF_SIZE;
+		if ((n = pread(fd, v->buf, want, (off_t)*hashed)) <= 0)
+			return (-1);
+		crypto_sha256_update(v->h, v->buf, (size_t)n);
+		*hashed += (uint64_t)n;
+	}
+	return (0);
+}
+
 /*
  * Hash x's file while it is written (x->early), reading behind the writer
  * through fd; when it is all written, set its metadata (the writes would
@@ -131,8 +150,6 @@ vearly(struct verifier *v, struct ent *x, int fd)
 {
 	struct stat st;
 	uint64_t hashed = 0, pos;
-	size_t want;
-	ssize_t n;
 	int done;
 
 	crypto_sha256_reset(v->h);
@@ -149,16 +166,8 @@ vearly(struct verifier *v, struct ent *x, int fd)
 		pthread_mutex_unlock(&v->mtx);
 		if (done == 2)
 			break;
-		while (hashed < pos) {
-			want = pos - hashed < RBUF_SIZE ? (size_t)(pos - hashed) :
-			    RBUF_SIZE;
-			if ((n = pread(fd, v->buf, want, (off_t)hashed)) <= 0) {
-				done = 2;
-				break;
-			}
-			crypto_sha256_update(v->h, v->buf, (size_t)n);
-			hashed += (uint64_t)n;
-		}
+		if (hash_upto(v, fd, &hashed, pos) != 0)
+			done = 2;
 		if (done != 0)
 			break;
 	}
@@ -167,14 +176,8 @@ vearly(struct verifier *v, struct ent *x, int fd)
 		restore_file_meta(fd, x->e->path, v->is_root, x->muid, x->mgid,
 		    x->mmode, &x->mtim, &st);
 		/* A trailing hole (ftruncate after the last block). */
-		while (hashed < (uint64_t)st.st_size &&
-		    (n = pread(fd, v->buf, (uint64_t)st.st_size - hashed <
-		    RBUF_SIZE ? (size_t)((uint64_t)st.st_size - hashed) :
-		    RBUF_SIZE, (off_t)hashed)) > 0) {
-			crypto_sha256_update(v->h, v->buf, (size_t)n);
-			hashed += (uint64_t)n;
-		}
-		if (hashed == (uint64_t)st.st_size) {
+		if (hash_upto(v, fd, &hashed, (uint64_t)st.st_size) == 0 &&
+		    hashed == (uint64_t)st.st_size) {
 			crypto_sha256_final(v->h, x->vsha);
 			x->vsize = hashed;
 			x->vdev = st.st_dev;

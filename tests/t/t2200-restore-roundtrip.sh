@@ -83,9 +83,15 @@ test_expect_success 'restore gives the tree back' '
 	test_cmp expect actual
 '
 
-test_expect_success 'modes are exact whatever the umask' '
+test_expect_success 'modes and owners are exact whatever the umask' '
 	echo g >src/group-writable && chmod 0664 src/group-writable &&
 	echo r >src/read-only && chmod 0400 src/read-only &&
+	echo u >src/set-uid &&
+	if test "$(id -u)" = 0; then
+		# Another owner (chown first: it clears set-id bits).
+		chown 1234:2345 src/group-writable src/set-uid
+	fi &&
+	chmod 4755 src/set-uid &&
 	coffer backup "$TRASH/src" >out &&
 	USET=$(coffer sets --json | sed -n "s/.*\"label\": \"\(paths-[^\"]*\)\".*/\1/p" | tail -1) &&
 	(umask 077 && restore --to "$TRASH/umask77" "$USET" >out.txt) &&
@@ -93,7 +99,7 @@ test_expect_success 'modes are exact whatever the umask' '
 	tree_list src >expect &&
 	tree_list "umask77/$SRCREL" >actual &&
 	test_cmp expect actual &&
-	rm src/group-writable src/read-only
+	rm src/group-writable src/read-only src/set-uid
 '
 
 test_expect_success 'sparse file stays sparse' '
