@@ -219,15 +219,16 @@ restore_get_set(struct ctx *c, const char *label)
 
 /*
  * Loading the manifests of a chain on two threads: each pulls the next
- * label.  Nothing is reported from here; a set that fails to load is left
- * for restore_get_set, which loads it again and says why.
+ * label to load.  Nothing is reported from here; a set that fails to load
+ * is left for restore_get_set, which loads it again and says why.
  */
 struct preload {
 	struct ctx *c;
 	char **labels;
 	struct rset *sets;
 	int *rc;
-	size_t n, next;
+	size_t todo[CHAIN_PRELOAD];
+	size_t ntodo, next;
 	pthread_mutex_t mtx;
 };
 
@@ -239,9 +240,9 @@ preload_run(struct preload *p, uint8_t *buf)
 	warnp_mute(1);
 	for (;;) {
 		pthread_mutex_lock(&p->mtx);
-		i = p->next++;
+		i = p->next < p->ntodo ? p->todo[p->next++] : SIZE_MAX;
 		pthread_mutex_unlock(&p->mtx);
-		if (i >= p->n)
+		if (i == SIZE_MAX)
 			break;
 		p->rc[i] = load_set(p->c, p->labels[i], &p->sets[i], buf);
 	}
@@ -259,32 +260,59 @@ preload_main(void *cookie)
 	return (NULL);
 }
 
+/* Load p->todo[] on this thread and another one. */
+static void
+preload_batch(struct preload *p)
+{
+	pthread_t tid;
+	int threaded;
+
+	p->next = 0;
+	threaded = p->ntodo > 1 &&
+	    pthread_create(&tid, NULL, preload_main, p) == 0;
+	preload_run(p, p->c->buf);
+	if (threaded)
+		pthread_join(tid, NULL);
+}
+
+/*
+ * restore_preload(c, label): load the manifests that restoring label
+ * needs before restore_build_state asks for them one at a time: label's
+ * own and those of the sets its entries name in "in".  The chain is read
+ * from the signed headers; label's manifest and the chain's last set (a
+ * full, which holds whatever has not changed since) load first, side by
+ * side, then the other sets of the chain that label's entries name.  A
+ * set named in "in" outside the first CHAIN_PRELOAD of the chain is left
+ * to restore_get_set.
+ */
 void
 restore_preload(struct ctx *c, const char *label)
 {
 	struct preload p;
 	struct set_header h;
 	struct rset *ns;
-	pthread_t tid;
-	char *labels[8];
-	size_t i, n = 0;
-	int threaded = 0, r;
+	const char *last = NULL;
+	char *labels[CHAIN_PRELOAD];
+	int tried[CHAIN_PRELOAD];
+	size_t i, k, n = 0;
+	int r;
 
 	/* The chain, nearest first, from the signed headers. */
 	warnp_mute(1);
 	labels[n] = util_strdup(label);
-	while (n < sizeof(labels) / sizeof(labels[0]) && labels[n] != NULL) {
+	while (n < CHAIN_PRELOAD && labels[n] != NULL) {
 		memset(&h, 0, sizeof(h));
 		r = set_load(c->o->target, c->o->host, labels[n], c->o->pinned,
 		    &h, 0);
 		n++;
-		if (n < sizeof(labels) / sizeof(labels[0]))
+		if (n < CHAIN_PRELOAD)
 			labels[n] = r == SET_LOAD_OK && h.nparents > 0 ?
 			    util_strdup(h.parents[0]) : NULL;
 		set_header_clear(&h);
 	}
 	warnp_mute(0);
 	memset(&p, 0, sizeof(p));
+	memset(tried, 0, sizeof(tried));
 	if (n < 2 || c->nsets != 0 || restore_ids(c) == NULL ||
 	    (p.sets = calloc(n, sizeof(*p.sets))) == NULL ||
 	    (p.rc = calloc(n, sizeof(*p.rc))) == NULL ||
@@ -292,16 +320,31 @@ restore_preload(struct ctx *c, const char *label)
 		goto done;
 	p.c = c;
 	p.labels = labels;
-	p.n = n;
-	threaded = pthread_create(&tid, NULL, preload_main, &p) == 0;
-	preload_run(&p, c->buf);
-	if (threaded)
-		pthread_join(tid, NULL);
+	p.todo[p.ntodo++] = 0;
+	p.todo[p.ntodo++] = n - 1;
+	preload_batch(&p);
+	tried[0] = tried[n - 1] = 1;
+	/* Then the sets label's entries name that are not loaded yet. */
+	p.ntodo = 0;
+	for (i = 0; p.rc[0] == 0 && i < p.sets[0].n; i++) {
+		const char *in = p.sets[0].ents[i].in;
+
+		if (in == NULL || (last != NULL && strcmp(in, last) == 0))
+			continue;
+		last = in;
+		for (k = 1; k < n - 1; k++)
+			if (!tried[k] && strcmp(in, labels[k]) == 0) {
+				tried[k] = 1;
+				p.todo[p.ntodo++] = k;
+			}
+	}
+	if (p.ntodo > 0)
+		preload_batch(&p);
 	pthread_mutex_destroy(&p.mtx);
 	/* sets[0] must be label's (restore_build_state restores it): none
 	 * of the parents without it. */
 	for (i = 0; i < n; i++) {
-		if ((i == 0 || c->nsets > 0) && i < p.next && p.rc[i] == 0 &&
+		if (tried[i] && (i == 0 || c->nsets > 0) && p.rc[i] == 0 &&
 		    (ns = reallocarray(c->sets, c->nsets + 1,
 		    sizeof(*ns))) != NULL) {
 			c->sets = ns;

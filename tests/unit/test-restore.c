@@ -313,6 +313,26 @@ man_file(struct craft *c, const char *path, const char *data)
 	man_entry(c, &e);
 }
 
+/* An unchanged file whose data the set holder holds ("in"). */
+static void
+man_in(struct craft *c, const char *path, const char *data,
+    const char *holder)
+{
+	struct manifest_entry e;
+
+	manifest_entry_init(&e);
+	e.path = (char *)(uintptr_t)path;
+	e.type = MANIFEST_FILE;
+	e.has_size = 1;
+	e.size = strlen(data);
+	e.has_mode = 1;
+	e.mode = 0644;
+	e.has_sha256 = 1;
+	crypto_sha256(data, strlen(data), e.sha256);
+	e.in = (char *)(uintptr_t)holder;
+	man_entry(c, &e);
+}
+
 static void
 man_dir(struct craft *c, const char *path)
 {
@@ -600,6 +620,9 @@ static const struct target_ops *real_ops;
 static struct target_ops flaky_ops;
 static char flaky_name[PATH_MAX];
 static int flaky_left;
+/* How many times flaky_name was opened, and cnt_name. */
+static int flaky_opens, cnt_opens;
+static char cnt_name[PATH_MAX];
 /* Objects are opened from two threads (restore_preload). */
 static pthread_mutex_t flaky_mtx = PTHREAD_MUTEX_INITIALIZER;
 
@@ -609,10 +632,15 @@ flaky_open_read(struct target *t, struct target_reader *r, uint64_t off)
 	int fail = 0;
 
 	pthread_mutex_lock(&flaky_mtx);
-	if (flaky_left > 0 && strcmp(r->name, flaky_name) == 0) {
-		flaky_left--;
-		fail = 1;
+	if (strcmp(r->name, flaky_name) == 0) {
+		flaky_opens++;
+		if (flaky_left > 0) {
+			flaky_left--;
+			fail = 1;
+		}
 	}
+	if (strcmp(r->name, cnt_name) == 0)
+		cnt_opens++;
 	pthread_mutex_unlock(&flaky_mtx);
 	if (fail) {
 		errno = EIO;
@@ -661,6 +689,83 @@ test_preload_first_fails(void **state)
 	assert_int_equal(flaky_left, 0);
 	assert_restored("pl-child", "f", DATA);
 	restore_report_clear(&rep);
+}
+
+/*
+ * Of a chain full <- i1 <- i2 <- i3, restoring i3 loads the manifests of
+ * the sets i3's entries name (full and i1) and its own, each once, and
+ * never i2's, which holds nothing i3 has.
+ */
+static void
+test_preload_needed_only(void **state)
+{
+	struct restore_report rep;
+	struct craft c;
+	char *man;
+
+	(void)state;
+	case_dirs("pn-full");
+	craft_begin(&c, "pn-full");
+	vol_add(&c, VOLUME_REG, "f1", NULL, "one\n");
+	vol_add(&c, VOLUME_REG, "f2", NULL, "two\n");
+	man_file(&c, "f1", "one\n");
+	man_file(&c, "f2", "two\n");
+	craft_commit(&c, skey);
+
+	case_dirs("pn-i1");
+	craft_begin(&c, "pn-i1");
+	c.h.level = SET_INCR;
+	assert_int_equal(set_header_add_parent(&c.h, "pn-full"), 0);
+	vol_add(&c, VOLUME_REG, "f2", NULL, "two, changed\n");
+	man_in(&c, "f1", "one\n", "pn-full");
+	man_file(&c, "f2", "two, changed\n");
+	craft_commit(&c, skey);
+
+	case_dirs("pn-i2");
+	craft_begin(&c, "pn-i2");
+	c.h.level = SET_INCR;
+	assert_int_equal(set_header_add_parent(&c.h, "pn-i1"), 0);
+	vol_add(&c, VOLUME_REG, "f3", NULL, "three\n");
+	man_in(&c, "f1", "one\n", "pn-full");
+	man_in(&c, "f2", "two, changed\n", "pn-i1");
+	man_file(&c, "f3", "three\n");
+	craft_commit(&c, skey);
+
+	case_dirs("pn-i3");
+	craft_begin(&c, "pn-i3");
+	c.h.level = SET_INCR;
+	assert_int_equal(set_header_add_parent(&c.h, "pn-i2"), 0);
+	vol_add(&c, VOLUME_REG, "f4", NULL, "four\n");
+	man_in(&c, "f1", "one\n", "pn-full");
+	man_in(&c, "f2", "two, changed\n", "pn-i1");
+	man_raw(&c, "{\"path\":\"f3\",\"deleted\":true}");
+	man_file(&c, "f4", "four\n");
+	craft_commit(&c, skey);
+
+	assert_non_null(man = set_path(HOST, "pn-i2", SET_MANIFEST));
+	util_strlcpy(flaky_name, man, sizeof(flaky_name));
+	free(man);
+	assert_non_null(man = set_path(HOST, "pn-i1", SET_MANIFEST));
+	util_strlcpy(cnt_name, man, sizeof(cnt_name));
+	free(man);
+	real_ops = tgt->ops;
+	flaky_ops = *tgt->ops;
+	flaky_ops.open_read = flaky_open_read;
+	flaky_left = 0;
+	flaky_opens = cnt_opens = 0;
+	tgt->ops = &flaky_ops;
+	assert_int_equal(run("pn-i3", &rep, NULL), 0);
+	tgt->ops = real_ops;
+	assert_int_equal(flaky_opens, 0);
+	assert_int_equal(cnt_opens, 1);
+	assert_int_equal(rep.nfailed, 0);
+	assert_int_equal(rep.nbad, 0);
+	assert_restored("pn-i3", "f1", "one\n");
+	assert_restored("pn-i3", "f2", "two, changed\n");
+	assert_restored("pn-i3", "f4", "four\n");
+	assert_int_equal(access(tpath("cases/pn-i3/dest/f3"), F_OK), -1);
+	restore_report_clear(&rep);
+	cnt_name[0] = '\0';
 }
 
 /*
@@ -1238,6 +1343,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_preload_first_fails),
+		cmocka_unit_test(test_preload_needed_only),
 		cmocka_unit_test(test_dotdot_member),
 		cmocka_unit_test(test_dotdot_member_listed),
 		cmocka_unit_test(test_bad_manifest),
