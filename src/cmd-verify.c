@@ -8,6 +8,7 @@
 #include "compat.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -59,6 +60,27 @@ struct item {
 	struct joined *j;       /* a part of a split file with a sha256 */
 };
 
+/*
+ * --deep --all: the manifest of the next set, decrypted and parsed on a
+ * thread while this set's volumes are read.  The thread reports nothing:
+ * when it fails, or loaded it under another set.json, verify_deep loads
+ * it again itself, and says why if it fails.
+ */
+struct mprefetch {
+	pthread_t tid;
+	struct cli_vault *v;
+	const struct age_identities *ids;
+	const char *home;
+	char *host, *label;
+	int found;                      /* the header had a manifest */
+	uint64_t size;                  /* its size and SHA-256 there */
+	uint8_t sha256[SET_SHA256_LEN];
+	struct manifest_entry *ents;
+	size_t n;
+	int rc;                         /* cli_manifest_load's, or -1 */
+	int joined;
+};
+
 struct verify {
 	struct cli *cli;
 	struct cli_vault *v;
@@ -67,6 +89,9 @@ struct verify {
 	struct cli_unlock *unlock;      /* --deep: the identity, loading */
 	int deep, json, progress;
 	json_t *out;                    /* the array of results (--json) */
+	const struct catalog_set *all;  /* --all: the sets, in order */
+	size_t nall, cur;               /* ... and which one is verified */
+	struct mprefetch *pf;           /* --deep --all: the next manifest */
 };
 
 /* One set's result. */
@@ -384,6 +409,108 @@ done:
 	free(name);
 }
 
+static void *
+mprefetch_main(void *cookie)
+{
+	struct mprefetch *pf = cookie;
+	struct sign_pinned *pinned;
+	const struct set_object *obj;
+	struct set_header h;
+
+	warnp_mute(1);
+	pf->rc = -1;
+	set_header_init(&h);
+	if ((pinned = keys_pinned_load(pf->home)) != NULL &&
+	    set_load(pf->v->target, pf->host, pf->label, pinned, &h,
+	    SET_LOAD_QUIET_MISSING) == SET_LOAD_OK &&
+	    (obj = set_header_find_object(&h, SET_ROLE_MANIFEST)) != NULL) {
+		pf->found = 1;
+		pf->size = obj->size;
+		memcpy(pf->sha256, obj->sha256, sizeof(pf->sha256));
+		pf->rc = cli_manifest_load(pf->v, &h, pf->ids, &pf->ents,
+		    &pf->n);
+	}
+	set_header_clear(&h);
+	sign_pinned_free(pinned);
+	warnp_mute(0);
+	return (NULL);
+}
+
+/* Wait for the prefetch thread, if any, and free what it loaded. */
+static void
+mprefetch_end(struct verify *vf)
+{
+	struct mprefetch *pf = vf->pf;
+
+	if (pf == NULL)
+		return;
+	if (!pf->joined)
+		pthread_join(pf->tid, NULL);
+	cli_manifest_free(pf->ents, pf->n);
+	free(pf->host);
+	free(pf->label);
+	free(pf);
+	vf->pf = NULL;
+}
+
+/* Start loading the manifest of the set after the current one (--all). */
+static void
+mprefetch_start(struct verify *vf)
+{
+	const struct catalog_set *next;
+	struct mprefetch *pf;
+
+	if (vf->all == NULL || vf->cur + 1 >= vf->nall || vf->pf != NULL)
+		return;
+	next = &vf->all[vf->cur + 1];
+	if ((pf = calloc(1, sizeof(*pf))) == NULL)
+		return;
+	pf->v = vf->v;
+	pf->ids = vf->ids;
+	pf->home = vf->cli->home;
+	if ((pf->host = util_strdup(next->host)) == NULL ||
+	    (pf->label = util_strdup(next->label)) == NULL ||
+	    pthread_create(&pf->tid, NULL, mprefetch_main, pf) != 0) {
+		free(pf->host);
+		free(pf->label);
+		free(pf);
+		return;
+	}
+	vf->pf = pf;
+}
+
+/*
+ * The manifest of h, when the prefetch thread loaded it from the same
+ * manifest object as h names: 1 (*ents, *n are the caller's), else 0.
+ * Either way the thread is done with.
+ */
+static int
+mprefetch_take(struct verify *vf, const struct set_header *h,
+    struct manifest_entry **ents, size_t *n)
+{
+	struct mprefetch *pf = vf->pf;
+	const struct set_object *obj;
+	int ok;
+
+	if (pf == NULL)
+		return (0);
+	pthread_join(pf->tid, NULL);
+	pf->joined = 1;
+	obj = set_header_find_object(h, SET_ROLE_MANIFEST);
+	ok = pf->rc == 0 && pf->found && obj != NULL &&
+	    strcmp(pf->host, h->host) == 0 &&
+	    strcmp(pf->label, h->label) == 0 && pf->size == obj->size &&
+	    memcmp(pf->sha256, obj->sha256, sizeof(pf->sha256)) == 0;
+	if (ok) {
+		*ents = pf->ents;
+		*n = pf->n;
+		pf->ents = NULL;
+		pf->n = 0;
+	}
+	mprefetch_end(vf);
+	return (ok);
+}
+
 static void
 verify_deep(struct verify *vf, struct result *res, const struct set_header *h,
     enum set_object_status *ost, int *checked)
@@ -405,7 +532,12 @@ verify_deep(struct verify *vf, struct result *res, const struct set_header *h,
 			return;
 		}
 	}
-	if ((r = cli_manifest_load(vf->v, h, vf->ids, &ents, &n)) != 0) {
+	/* The next set's manifest loads while this one's volumes are read
+	 * (and this one's manifest, when it was not loaded ahead). */
+	r = mprefetch_take(vf, h, &ents, &n) ? 0 : -1;
+	mprefetch_start(vf);
+	if (r != 0 &&
+	    (r = cli_manifest_load(vf->v, h, vf->ids, &ents, &n)) != 0) {
 		if (r == -2)
 			res->damaged = 1;
 		else
@@ -775,9 +907,12 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 		}
 		if (catalog_set_list(cli->catalog, &f, &sets, &n) != 0)
 			goto cleanup;
+		vf.all = sets;
+		vf.nall = n;
 		for (i = 0; i < n; i++) {
 			snprintf(spec, sizeof(spec), "%s/%s", sets[i].host,
 			    sets[i].label);
+			vf.cur = i;
 			r = verify_one(&vf, spec);
 			damaged |= r == EXIT_DAMAGE;
 			failed |= r == EXIT_ERROR;
@@ -798,6 +933,7 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 	}
 	rc = damaged ? EXIT_DAMAGE : failed ? EXIT_ERROR : EXIT_OK;
 cleanup:
+	mprefetch_end(&vf);
 	json_decref(vf.out);
 	catalog_set_list_free(sets, n);
 	age_identities_free(vf.ids);

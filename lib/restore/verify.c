@@ -58,6 +58,15 @@ struct verifier {
 	struct crypto_sha256 *h;        /* reset for every file */
 };
 
+/* A consumer of the queue: the verifier thread, and at the end the
+ * extracting thread too (restore_verifier_stop).  Each has its own
+ * buffer and hash. */
+struct vwork {
+	struct verifier *v;
+	uint8_t *buf;
+	struct crypto_sha256 *h;
+};
+
 /* Files queued before the waiting thread is woken: a wake-up costs
  * system calls on both threads, and the files stay in the page cache. */
 #define VQ_BATCH 32
@@ -71,8 +80,9 @@ struct verifier {
 /* Hash x's file (fd: the descriptor it was written with, or -1: open
  * it) into x->v*; x->vstate = 1 on success.  Thread-side. */
 static void
-vhash(struct verifier *v, struct ent *x, int fd, const struct stat *known)
+vhash(struct vwork *w, struct ent *x, int fd, const struct stat *known)
 {
+	struct verifier *v = w->v;
 	struct stat st;
 	const char *leaf;
 	uint64_t total = 0;
@@ -96,11 +106,11 @@ vhash(struct verifier *v, struct ent *x, int fd, const struct stat *known)
 			x->vstate = 2;
 		return;
 	}
-	crypto_sha256_reset(v->h);
+	crypto_sha256_reset(w->h);
 	/* Up to the end, or just the size fstat gave (a file that grows
 	 * after that is read again by check_ent: its size differs). */
-	while ((n = pread(fd, v->buf, RBUF_SIZE, (off_t)total)) > 0) {
-		crypto_sha256_update(v->h, v->buf, (size_t)n);
+	while ((n = pread(fd, w->buf, RBUF_SIZE, (off_t)total)) > 0) {
+		crypto_sha256_update(w->h, w->buf, (size_t)n);
 		total += (uint64_t)n;
 		if (total == (uint64_t)st.st_size) {
 			n = 0;
@@ -108,7 +118,7 @@ vhash(struct verifier *v, struct ent *x, int fd, const struct stat *known)
 		}
 	}
 	if (n == 0) {
-		crypto_sha256_final(v->h, x->vsha);
+		crypto_sha256_final(w->h, x->vsha);
 		x->vsize = total;
 		x->vdev = st.st_dev;
 		x->vino = st.st_ino;
@@ -120,10 +130,10 @@ vhash(struct verifier *v, struct ent *x, int fd, const struct stat *known)
 		x->vstate = 2;
 }
 
-/* Hash fd's bytes [*hashed, end) into v->h: 0, or -1 (short or failed
+/* Hash fd's bytes [*hashed, end) into w->h: 0, or -1 (short or failed
  * read; *hashed says how far it got). */
 static int
-hash_upto(struct verifier *v, int fd, uint64_t *hashed, uint64_t end)
+hash_upto(struct vwork *w, int fd, uint64_t *hashed, uint64_t end)
 {
 	size_t want;
 	ssize_t n;
@@ -131,9 +141,9 @@ hash_upto(struct verifier *v, int fd, uint64_t *hashed, uint64_t end)
 	while (*hashed < end) {
 		want = end - *hashed < RBUF_SIZE ? (size_t)(end - *hashed) :
 		    RBUF_SIZE;
-		if ((n = pread(fd, v->buf, want, (off_t)*hashed)) <= 0)
+		if ((n = pread(fd, w->buf, want, (off_t)*hashed)) <= 0)
 			return (-1);
-		crypto_sha256_update(v->h, v->buf, (size_t)n);
+		crypto_sha256_update(w->h, w->buf, (size_t)n);
 		*hashed += (uint64_t)n;
 	}
 	return (0);
@@ -146,13 +156,14 @@ hash_upto(struct verifier *v, int fd, uint64_t *hashed, uint64_t end)
  * success.  Thread-side; called without the lock, closes fd.
  */
 static void
-vearly(struct verifier *v, struct ent *x, int fd)
+vearly(struct vwork *w, struct ent *x, int fd)
 {
+	struct verifier *v = w->v;
 	struct stat st;
 	uint64_t hashed = 0, pos;
 	int done;
 
-	crypto_sha256_reset(v->h);
+	crypto_sha256_reset(w->h);
 	for (;;) {
 		pthread_mutex_lock(&v->mtx);
 		while (x->wpos == hashed && x->wdone == 0 && !v->stop) {
@@ -166,7 +177,7 @@ vearly(struct verifier *v, struct ent *x, int fd)
 		pthread_mutex_unlock(&v->mtx);
 		if (done == 2)
 			break;
-		if (hash_upto(v, fd, &hashed, pos) != 0)
+		if (hash_upto(w, fd, &hashed, pos) != 0)
 			done = 2;
 		if (done != 0)
 			break;
@@ -176,9 +187,9 @@ vearly(struct verifier *v, struct ent *x, int fd)
 		restore_file_meta(fd, x->e->path, v->is_root, x->muid, x->mgid,
 		    x->mmode, &x->mtim, &st);
 		/* A trailing hole (ftruncate after the last block). */
-		if (hash_upto(v, fd, &hashed, (uint64_t)st.st_size) == 0 &&
+		if (hash_upto(w, fd, &hashed, (uint64_t)st.st_size) == 0 &&
 		    hashed == (uint64_t)st.st_size) {
-			crypto_sha256_final(v->h, x->vsha);
+			crypto_sha256_final(w->h, x->vsha);
 			x->vsize = hashed;
 			x->vdev = st.st_dev;
 			x->vino = st.st_ino;
@@ -191,10 +202,12 @@ vearly(struct verifier *v, struct ent *x, int fd)
 		x->vstate = 2;
 }
 
-static void *
-vmain(void *cookie)
+/* Take files off the queue and check them until it is empty and the
+ * verifier is stopped. */
+static void
+vconsume(struct vwork *w)
 {
-	struct verifier *v = cookie;
+	struct verifier *v = w->v;
 	struct stat st;
 	struct ent *x;
 	int fd;
@@ -215,22 +228,31 @@ vmain(void *cookie)
 			v->nfds--;
 		pthread_mutex_unlock(&v->mtx);
 		if (x->early && fd >= 0) {
-			vearly(v, x, fd);
+			vearly(w, x, fd);
 		} else if (x->vmeta && fd >= 0 && fstat(fd, &st) == 0) {
 			/* Owner, mode and time change no size, device or
 			 * inode: the same fstat serves vhash. */
 			restore_file_meta(fd, x->e->path, v->is_root, x->muid,
 			    x->mgid, x->mmode, &x->mtim, &st);
-			vhash(v, x, fd, &st);
+			vhash(w, x, fd, &st);
 		} else {
 			if (x->vmeta)
 				restore_file_meta(fd, x->e->path, v->is_root,
 				    x->muid, x->mgid, x->mmode, &x->mtim, NULL);
-			vhash(v, x, fd, NULL);
+			vhash(w, x, fd, NULL);
 		}
 		pthread_mutex_lock(&v->mtx);
 	}
 	pthread_mutex_unlock(&v->mtx);
+}
+
+static void *
+vmain(void *cookie)
+{
+	struct verifier *v = cookie;
+	struct vwork w = { v, v->buf, v->h };
+
+	vconsume(&w);
 	restore_dircache_free();
 	return (NULL);
 }
@@ -361,6 +383,7 @@ void
 restore_verifier_stop(struct ctx *c)
 {
 	struct verifier *v = c->vq;
+	struct vwork w = { NULL, NULL, NULL };
 
 	if (v == NULL)
 		return;
@@ -368,6 +391,14 @@ restore_verifier_stop(struct ctx *c)
 	v->stop = 1;
 	pthread_cond_signal(&v->cv);
 	pthread_mutex_unlock(&v->mtx);
+	/* Everything is written: this thread helps with what is left (the
+	 * verifier thread falls behind the extraction). */
+	w.v = v;
+	if ((w.buf = malloc(RBUF_SIZE)) != NULL &&
+	    (w.h = crypto_sha256_new()) != NULL)
+		vconsume(&w);
+	crypto_sha256_free(w.h);
+	free(w.buf);
 	pthread_join(v->tid, NULL);
 	pthread_cond_destroy(&v->cv);
 	pthread_mutex_destroy(&v->mtx);

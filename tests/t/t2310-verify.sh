@@ -194,6 +194,21 @@ test_expect_success 'verify --all checks every set the catalog knows' '
 	restore_f1
 '
 
+test_expect_success 'verify --deep --all: each set, its manifest loaded ahead; a damaged one named' '
+	coffer verify --deep --all --passphrase-file pass >out 2>err &&
+	test_grep "^$host/f1: ok .* 3 files checked)" out &&
+	test_grep "^$host/i1: ok .* 1 files checked)" out &&
+	M=vault/sets/$host/i1/manifest.jsonl.zst.age &&
+	cp "$M" man.saved &&
+	flip "$M" $(( $(wc -c <"$M") - 5 )) &&
+	test_expect_code 3 coffer verify --deep --all --passphrase-file pass \
+		>out 2>err &&
+	mv man.saved "$M" &&
+	test_grep "^$host/f1: ok .* 3 files checked)" out &&
+	test_grep "^$host/i1: DAMAGED" out &&
+	test_grep "manifest" err
+'
+
 test_expect_success 'usage errors exit 2' '
 	test_expect_code 2 coffer verify 2>err &&
 	test_grep "usage: coffer verify" err &&
