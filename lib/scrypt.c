@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -294,27 +295,32 @@ populate_down(void *cookie)
 	return (NULL);
 }
 
-/* 1 when a helper was started on *tid (join it), else 0. */
+/* The processors this thread may run on (taskset, cpusets), at least 1. */
+static long
+populate_ncpu(void)
+{
+#ifdef CPU_COUNT
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		return (CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1);
+#endif
+	return (sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+/* 1 when a helper was started on *tid (join it), else 0 (populated on
+ * this thread, in the same steps). */
 static int
 populate_start(pthread_t *tid, struct populate *p, uint8_t *area,
     size_t total)
 {
-#ifdef MADV_POPULATE_WRITE
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	p->base = area;
 	p->len = total;
-	if (total >= POPULATE_MIN && ncpu > 1 &&
+	if (total >= POPULATE_MIN && populate_ncpu() > 1 &&
 	    pthread_create(tid, NULL, populate_down, p) == 0)
 		return (1);
-	/* One processor (or no thread): all at once, as before. */
-	(void)madvise(area, total, MADV_POPULATE_WRITE);
-#else
-	(void)tid;
-	(void)p;
-	(void)area;
-	(void)total;
-#endif
+	(void)populate_down(p);
 	return (0);
 }
 

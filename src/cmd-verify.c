@@ -409,6 +409,10 @@ done:
 	free(name);
 }
 
+/* Manifests larger than this (about half a million files) are not
+ * loaded ahead: two of them at once would double verify's memory. */
+#define MPREFETCH_MAX ((uint64_t)32 << 20)
+
 static void *
 mprefetch_main(void *cookie)
 {
@@ -423,7 +427,8 @@ mprefetch_main(void *cookie)
 	if ((pinned = keys_pinned_load(pf->home)) != NULL &&
 	    set_load(pf->v->target, pf->host, pf->label, pinned, &h,
 	    SET_LOAD_QUIET_MISSING) == SET_LOAD_OK &&
-	    (obj = set_header_find_object(&h, SET_ROLE_MANIFEST)) != NULL) {
+	    (obj = set_header_find_object(&h, SET_ROLE_MANIFEST)) != NULL &&
+	    obj->size <= MPREFETCH_MAX) {
 		pf->found = 1;
 		pf->size = obj->size;
 		memcpy(pf->sha256, obj->sha256, sizeof(pf->sha256));

@@ -217,6 +217,20 @@ restore_get_set(struct ctx *c, const char *label)
 	return ((int)c->nsets++);
 }
 
+/* 1 when e is selected by the opts' paths. */
+static int
+selected(const struct ctx *c, const char *path)
+{
+	size_t i;
+
+	if (c->o->npaths == 0)
+		return (1);
+	for (i = 0; i < c->o->npaths; i++)
+		if (restore_path_under(path, c->o->paths[i]))
+			return (1);
+	return (0);
+}
+
 /*
  * Loading the manifests of a chain on two threads: each pulls the next
  * label to load.  Nothing is reported from here; a set that fails to load
@@ -227,7 +241,7 @@ struct preload {
 	char **labels;
 	struct rset *sets;
 	int *rc;
-	size_t todo[CHAIN_PRELOAD];
+	size_t *todo;
 	size_t ntodo, next;
 	pthread_mutex_t mtx;
 };
@@ -275,15 +289,19 @@ preload_batch(struct preload *p)
 		pthread_join(tid, NULL);
 }
 
+/* The most sets restore_preload loads: label's and those its entries
+ * name (others are left to restore_get_set). */
+#define PRELOAD_MAX 64
+
 /*
  * restore_preload(c, label): load the manifests that restoring label
  * needs before restore_build_state asks for them one at a time: label's
- * own and those of the sets its entries name in "in".  The chain is read
- * from the signed headers; label's manifest and the chain's last set (a
- * full, which holds whatever has not changed since) load first, side by
- * side, then the other sets of the chain that label's entries name.  A
- * set named in "in" outside the first CHAIN_PRELOAD of the chain is left
- * to restore_get_set.
+ * own and those of the sets its selected entries name in "in".  Label's
+ * manifest and its oldest parent's (the parents in its signed header are
+ * its ancestors, nearest first; the oldest is a full, which holds
+ * whatever has not changed since) load first, side by side; then the
+ * other sets the entries name.  The oldest parent is kept only when an
+ * entry names it.
  */
 void
 restore_preload(struct ctx *c, const char *label)
@@ -292,59 +310,67 @@ restore_preload(struct ctx *c, const char *label)
 	struct set_header h;
 	struct rset *ns;
 	const char *last = NULL;
-	char *labels[CHAIN_PRELOAD];
-	int tried[CHAIN_PRELOAD];
+	char *labels[PRELOAD_MAX];
+	int used[PRELOAD_MAX];
+	size_t todo[PRELOAD_MAX];
 	size_t i, k, n = 0;
 	int r;
 
-	/* The chain, nearest first, from the signed headers. */
-	warnp_mute(1);
-	labels[n] = util_strdup(label);
-	while (n < CHAIN_PRELOAD && labels[n] != NULL) {
-		memset(&h, 0, sizeof(h));
-		r = set_load(c->o->target, c->o->host, labels[n], c->o->pinned,
-		    &h, 0);
-		n++;
-		if (n < CHAIN_PRELOAD)
-			labels[n] = r == SET_LOAD_OK && h.nparents > 0 ?
-			    util_strdup(h.parents[0]) : NULL;
-		set_header_clear(&h);
-	}
-	warnp_mute(0);
 	memset(&p, 0, sizeof(p));
-	memset(tried, 0, sizeof(tried));
-	if (n < 2 || c->nsets != 0 || restore_ids(c) == NULL ||
-	    (p.sets = calloc(n, sizeof(*p.sets))) == NULL ||
-	    (p.rc = calloc(n, sizeof(*p.rc))) == NULL ||
+	memset(&h, 0, sizeof(h));
+	memset(used, 0, sizeof(used));
+	warnp_mute(1);
+	r = set_load(c->o->target, c->o->host, label, c->o->pinned, &h, 0);
+	warnp_mute(0);
+	if (r != SET_LOAD_OK || h.nparents == 0 || c->nsets != 0 ||
+	    restore_ids(c) == NULL)
+		goto done;
+	if ((labels[n++] = util_strdup(label)) == NULL ||
+	    (labels[n++] = util_strdup(h.parents[h.nparents - 1])) == NULL)
+		goto done;
+	if ((p.sets = calloc(PRELOAD_MAX, sizeof(*p.sets))) == NULL ||
+	    (p.rc = calloc(PRELOAD_MAX, sizeof(*p.rc))) == NULL ||
 	    pthread_mutex_init(&p.mtx, NULL) != 0)
 		goto done;
+	for (i = 0; i < PRELOAD_MAX; i++)
+		p.rc[i] = -1;           /* not loaded (yet) */
 	p.c = c;
 	p.labels = labels;
-	p.todo[p.ntodo++] = 0;
-	p.todo[p.ntodo++] = n - 1;
+	p.todo = todo;
+	todo[p.ntodo++] = 0;
+	todo[p.ntodo++] = 1;
 	preload_batch(&p);
-	tried[0] = tried[n - 1] = 1;
-	/* Then the sets label's entries name that are not loaded yet. */
+	used[0] = 1;
+	/* Then the sets label's selected entries name, not loaded yet. */
 	p.ntodo = 0;
 	for (i = 0; p.rc[0] == 0 && i < p.sets[0].n; i++) {
-		const char *in = p.sets[0].ents[i].in;
+		const struct manifest_entry *e = &p.sets[0].ents[i];
 
-		if (in == NULL || (last != NULL && strcmp(in, last) == 0))
+		if (e->in == NULL || e->deleted || !selected(c, e->path) ||
+		    (last != NULL && strcmp(e->in, last) == 0))
 			continue;
-		last = in;
-		for (k = 1; k < n - 1; k++)
-			if (!tried[k] && strcmp(in, labels[k]) == 0) {
-				tried[k] = 1;
-				p.todo[p.ntodo++] = k;
-			}
+		last = e->in;
+		for (k = 1; k < n && strcmp(e->in, labels[k]) != 0; k++)
+			;
+		if (k == n) {
+			if (n == PRELOAD_MAX || !label_valid(e->in) ||
+			    (labels[n] = util_strdup(e->in)) == NULL)
+				continue;
+			n++;
+		}
+		if (!used[k]) {
+			used[k] = 1;
+			if (k != 1)
+				todo[p.ntodo++] = k;
+		}
 	}
 	if (p.ntodo > 0)
 		preload_batch(&p);
 	pthread_mutex_destroy(&p.mtx);
 	/* sets[0] must be label's (restore_build_state restores it): none
-	 * of the parents without it. */
+	 * of the others without it. */
 	for (i = 0; i < n; i++) {
-		if (tried[i] && (i == 0 || c->nsets > 0) && p.rc[i] == 0 &&
+		if (used[i] && (i == 0 || c->nsets > 0) && p.rc[i] == 0 &&
 		    (ns = reallocarray(c->sets, c->nsets + 1,
 		    sizeof(*ns))) != NULL) {
 			c->sets = ns;
@@ -357,20 +383,7 @@ done:
 		free(labels[i]);
 	free(p.sets);
 	free(p.rc);
-}
-
-/* 1 when e is selected by the opts' paths. */
-static int
-selected(const struct ctx *c, const char *path)
-{
-	size_t i;
-
-	if (c->o->npaths == 0)
-		return (1);
-	for (i = 0; i < c->o->npaths; i++)
-		if (restore_path_under(path, c->o->paths[i]))
-			return (1);
-	return (0);
+	set_header_clear(&h);
 }
 
 /*

@@ -21,8 +21,6 @@
 
 #define RBUF_SIZE (1024 * 1024)
 #define CHAIN_MAX 1000
-/* How many sets of a chain restore_preload looks at. */
-#define CHAIN_PRELOAD 32
 
 /* A loaded set: its header and manifest, sorted by path. */
 struct rset {
@@ -135,10 +133,10 @@ struct ctx {
 };
 
 /* plan.c: restore_preload(c, label): load, on two threads, the manifests
- * of label's chain that restoring it needs (label's own, the chain's last
- * set and the sets label's entries name in "in"), ahead of
- * restore_get_set (before any set is loaded; the identity is fetched
- * first).  Reports nothing. */
+ * restoring label needs (label's own, its oldest parent's and those of
+ * the sets its selected entries name in "in"), ahead of restore_get_set
+ * (before any set is loaded; the identity is fetched first).  Reports
+ * nothing. */
 void restore_preload(struct ctx *c, const char *label);
 
 /* common.c */
