@@ -179,61 +179,121 @@ util_fsync_parent(const char *path)
 	return rc;
 }
 
+struct util_afile {
+	char *path, *tmp;
+	int fd;
+};
+
+/* Free af, closing and removing its temporary file if still there. */
+static void
+afile_free(struct util_afile *af)
+{
+	int err = errno;
+
+	if (af->fd >= 0)
+		close(af->fd);
+	if (af->tmp != NULL)
+		unlink(af->tmp);
+	free(af->tmp);
+	free(af->path);
+	free(af);
+	errno = err;
+}
+
+struct util_afile *
+util_afile_open(const char *path, mode_t mode)
+{
+	struct util_afile *af;
+
+	if ((af = calloc(1, sizeof(*af))) == NULL) {
+		warnp("cannot allocate memory");
+		return NULL;
+	}
+	af->fd = -1;
+	if ((af->path = util_strdup(path)) == NULL ||
+	    (af->tmp = util_asprintf("%s.tmp.%ld", path, (long)getpid())) ==
+	    NULL)
+		goto fail;
+	if ((af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    mode)) < 0) {
+		warnp("cannot create '%s'", af->tmp);
+		goto fail;
+	}
+	if (fchmod(af->fd, mode) != 0) {
+		warnp("cannot set the mode of '%s'", af->tmp);
+		goto fail;
+	}
+	return af;
+fail:
+	afile_free(af);
+	return NULL;
+}
+
+int
+util_afile_write(struct util_afile *af, const void *data, size_t len)
+{
+
+	if (util_write_all(af->fd, data, len) != 0) {
+		warnp("cannot write '%s'", af->tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+util_afile_commit(struct util_afile *af, int flags)
+{
+	int rc = -1;
+
+	if (fsync(af->fd) != 0) {
+		warnp("cannot sync '%s'", af->tmp);
+		goto done;
+	}
+	if (close(af->fd) != 0) {
+		af->fd = -1;
+		warnp("cannot close '%s'", af->tmp);
+		goto done;
+	}
+	af->fd = -1;
+	if (flags & UTIL_EXCL) {
+		if (link(af->tmp, af->path) != 0) {
+			if (errno != EEXIST)
+				warnp("cannot create '%s'", af->path);
+			goto done;
+		}
+	} else if (rename(af->tmp, af->path) != 0) {
+		warnp("cannot rename '%s' to '%s'", af->tmp, af->path);
+		goto done;
+	}
+	if (util_fsync_parent(af->path) != 0)
+		goto done;
+	rc = 0;
+done:
+	afile_free(af);
+	return rc;
+}
+
+void
+util_afile_abort(struct util_afile *af)
+{
+
+	if (af != NULL)
+		afile_free(af);
+}
+
 int
 util_write_file(const char *path, const void *data, size_t len, mode_t mode,
     int flags)
 {
-	char *tmp = NULL;
-	int fd = -1, rc = -1;
+	struct util_afile *af;
 
-	if ((tmp = util_asprintf("%s.tmp.%ld", path, (long)getpid())) == NULL)
+	if ((af = util_afile_open(path, mode)) == NULL)
 		return -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) <
-	    0) {
-		warnp("cannot create '%s'", tmp);
-		goto cleanup;
+	if (util_afile_write(af, data, len) != 0) {
+		util_afile_abort(af);
+		return -1;
 	}
-	if (fchmod(fd, mode) != 0) {
-		warnp("cannot set the mode of '%s'", tmp);
-		goto cleanup;
-	}
-	if (util_write_all(fd, data, len) != 0) {
-		warnp("cannot write '%s'", tmp);
-		goto cleanup;
-	}
-	if (fsync(fd) != 0) {
-		warnp("cannot sync '%s'", tmp);
-		goto cleanup;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		warnp("cannot close '%s'", tmp);
-		goto cleanup;
-	}
-	fd = -1;
-	if (flags & UTIL_EXCL) {
-		if (link(tmp, path) != 0) {
-			if (errno != EEXIST)
-				warnp("cannot create '%s'", path);
-			goto cleanup;
-		}
-	} else if (rename(tmp, path) != 0) {
-		warnp("cannot rename '%s' to '%s'", tmp, path);
-		goto cleanup;
-	}
-	if (util_fsync_parent(path) != 0)
-		goto cleanup;
-	rc = 0;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL) {
-		int err = errno;
-		unlink(tmp);
-		errno = err;
-	}
-	free(tmp);
-	return rc;
+	return util_afile_commit(af, flags);
 }
 
 int

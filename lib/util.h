@@ -30,6 +30,19 @@ int util_read_file(const char *, char **, size_t *, size_t);
 enum util_write_flags { UTIL_EXCL = 1 << 0 };
 int util_write_file(const char *, const void *, size_t, mode_t, int);
 
+/*
+ * The same, written in pieces: util_afile_open(path, mode) (NULL on
+ * error, reported), util_afile_write(af, data, len) any number of times,
+ * then util_afile_commit(af, flags) (0 or -1, reported) or
+ * util_afile_abort(af) (removes the temporary file).  Commit and abort
+ * free af.
+ */
+struct util_afile;
+struct util_afile *util_afile_open(const char *, mode_t);
+int util_afile_write(struct util_afile *, const void *, size_t);
+int util_afile_commit(struct util_afile *, int);
+void util_afile_abort(struct util_afile *);
+
 /* util_write_all(fd, buf, len): write all of buf; 0 or -1 (errno set). */
 int util_write_all(int, const void *, size_t);
 

@@ -118,6 +118,16 @@ load_set(struct ctx *c, const char *label, struct rset *s, uint8_t *buf)
 	}
 	if ((mr = manifest_reader_new(bread_read, &br)) == NULL)
 		goto done;
+	/* As many entries as set.json counts, so the array is not moved
+	 * while it grows (bounded: the count is only a hint). */
+	if (s->h.files > 0 && s->h.files < ((uint64_t)1 << 22)) {
+		cap = (size_t)s->h.files + 1;
+		if ((s->ents = reallocarray(NULL, cap, sizeof(*s->ents))) ==
+		    NULL) {
+			warnp("cannot allocate memory");
+			goto done;
+		}
+	}
 	manifest_entry_init(&e);
 	while ((r = manifest_reader_next(mr, &e)) == 1) {
 		if (s->n == cap) {
@@ -387,6 +397,29 @@ done:
 }
 
 /*
+ * The entry for path in s, looked for from s->cursor on: sets[0]'s
+ * entries are taken in path order, so the paths they look up in a holder
+ * come in the same order, and a walk finds them with a comparison or two
+ * each instead of a binary search.  A path behind the cursor (a chain of
+ * "in" deeper than one) is searched for as before.
+ */
+static const struct manifest_entry *
+rset_find_next(struct rset *s, const char *path)
+{
+	int r = 1;
+
+	if (s->cursor > 0 && s->cursor <= s->n &&
+	    restore_path_cmp(s->ents[s->cursor - 1].path, path) >= 0)
+		return (restore_rset_find(s, path));
+	while (s->cursor < s->n &&
+	    (r = restore_path_cmp(s->ents[s->cursor].path, path)) < 0)
+		s->cursor++;
+	if (s->cursor < s->n && r == 0)
+		return (&s->ents[s->cursor++]);
+	return (NULL);
+}
+
+/*
  * build_state(c): the selected entries of sets[0] (the set restored), with
  * the holder of each one's data resolved through "in".  0 or <0 as
  * load_set.
@@ -426,7 +459,7 @@ restore_build_state(struct ctx *c)
 			e = &c->sets[0].ents[i];
 			x->e = e;
 			h = hs;
-			if ((src = restore_rset_find(&c->sets[h],
+			if ((src = rset_find_next(&c->sets[h],
 			    e->path)) == NULL ||
 			    src->deleted) {
 				warn0("set '%s/%s' does not hold '%s'",
@@ -918,11 +951,31 @@ done:
 	return (rc);
 }
 
-/* A growing text. */
+/* A text written out as it grows: in pieces of TEXT_CHUNK to af, or
+ * whole in memory when af is NULL. */
+#define TEXT_CHUNK (1024 * 1024)
+
 struct text {
 	char *p;
 	size_t len, cap;
+	struct util_afile *af;
+	int failed;
 };
+
+/* Write out what t holds.  0 or -1 (reported). */
+static int
+text_flush(struct text *t)
+{
+
+	if (t->af == NULL || t->len == 0)
+		return (0);
+	if (t->failed || util_afile_write(t->af, t->p, t->len) != 0) {
+		t->failed = 1;
+		return (-1);
+	}
+	t->len = 0;
+	return (0);
+}
 
 /* Append len bytes of s (or nothing when s is NULL).  0 or -1. */
 static int
@@ -933,8 +986,11 @@ text_add(struct text *t, const char *s, size_t len)
 
 	if (s == NULL)
 		return (0);
+	if (t->af != NULL && t->len > 0 && t->len + len + 1 > t->cap &&
+	    text_flush(t) != 0)
+		return (-1);
 	if (t->len + len + 1 > t->cap) {
-		ncap = t->cap ? t->cap : 65536;
+		ncap = t->cap ? t->cap : t->af != NULL ? TEXT_CHUNK : 65536;
 		while (t->len + len + 1 > ncap)
 			ncap *= 2;
 		if ((np = realloc(t->p, ncap)) == NULL) {
@@ -982,7 +1038,8 @@ restore_store_plan(struct ctx *c)
 {
 	static const char key[] = "\"entries\":[]";
 	struct timespec ts;
-	struct text t = { NULL, 0, 0 };
+	struct text t = { NULL, 0, 0, NULL, 0 };
+	char *dir = NULL, *path = NULL;
 	json_t *plan, *list, *dirs;
 	char *s = NULL, *at;
 	size_t i;
@@ -1011,6 +1068,13 @@ restore_store_plan(struct ctx *c)
 	    (at = strstr(s, key)) == NULL)
 		goto fail;
 	at += sizeof(key) - 2;
+	/* Written to the file as it is built: a plan is some 350 bytes a
+	 * path, too much to hold whole for a large restore. */
+	if ((dir = restore_dir(c->o->home, c->rep->id)) == NULL ||
+	    util_mkdir_p(dir, 0700) != 0 ||
+	    (path = util_asprintf("%s/plan.json", dir)) == NULL ||
+	    (t.af = util_afile_open(path, 0600)) == NULL)
+		goto done;
 	if (text_add(&t, s, (size_t)(at - s)))
 		goto fail;
 	for (i = 0; i < c->nents; i++, first = 0)
@@ -1027,15 +1091,20 @@ restore_store_plan(struct ctx *c)
 			goto fail;
 		first = 0;
 	}
-	if (text_adds(&t, at))
+	if (text_adds(&t, at) || text_flush(&t))
 		goto fail;
-	rc = write_text(c, "plan.json", t.p, t.len);
+	rc = util_afile_commit(t.af, 0);
+	t.af = NULL;
 	goto done;
 fail:
-	warn0("cannot build the restore plan");
+	if (!t.failed)
+		warn0("cannot build the restore plan");
 done:
+	util_afile_abort(t.af);
 	free(t.p);
 	free(s);
+	free(path);
+	free(dir);
 	json_decref(plan);
 	return (rc);
 }

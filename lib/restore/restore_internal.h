@@ -28,6 +28,7 @@ struct rset {
 	struct set_header h;
 	struct manifest_entry *ents;
 	size_t n;
+	size_t cursor;          /* restore_build_state's walk through ents */
 };
 
 /* A selected path of the final state. */

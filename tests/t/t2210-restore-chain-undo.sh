@@ -99,6 +99,23 @@ test_expect_success 'undo of a restore into an empty directory removes what it c
 	! test -e "fresh/$SRCREL"
 '
 
+test_expect_success 'a plan over 1 MiB, written in pieces, is read back whole by undo' '
+	mkdir -p many &&
+	(cd many && for i in $(seq 1 4000); do
+		echo $i >file-with-a-name-long-enough-to-fill-the-plan-$i
+	done) &&
+	coffer backup --level full --label big "$TRASH/many" >/dev/null &&
+	restore --to "$TRASH/bigdest" big >o &&
+	id=$(sed -n "s/^restore \\(R-[^:]*\\):.*/\\1/p" o) &&
+	plan="$COFFER_HOME/restores/$id/plan.json" &&
+	test $(wc -c <"$plan") -gt 1200000 &&
+	{ ! command -v python3 >/dev/null ||
+	  python3 -c "import json,sys; p = json.load(open(sys.argv[1])); sys.exit(len(p[\"entries\"]) < 4000)" "$plan"; } &&
+	test -f "bigdest/${TRASH#/}/many/file-with-a-name-long-enough-to-fill-the-plan-2999" &&
+	restore --undo "$id" >o2 &&
+	! test -e "bigdest/${TRASH#/}/many"
+'
+
 if mkdir chk && chattr +i chk 2>/dev/null && ! touch chk/x 2>/dev/null; then
 	chattr -i chk
 	test_expect_success 'a failed snapshot writes nothing' '
