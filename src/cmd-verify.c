@@ -615,9 +615,10 @@ object_cb(void *cookie, const struct set_object *obj,
  * does, but the volumes' from the deep read itself (one pass over each
  * instead of two), then report them all to object_cb in set order.
  * While the identity is still being unlocked in a thread
- * (cli_identity_start), the volumes are checked first instead, on this
- * thread, and the deep read hashes nothing: the second read is of a local
- * file, and the hashing overlaps the unlock.  (A volume swapped between
+ * (cli_identity_start), volumes are checked first instead, on this
+ * thread, one after another until the identity is ready; the deep read
+ * does not hash those again (the second read is of a local file, and
+ * the hashing overlaps the unlock), and hashes the others itself.  (A volume swapped between
  * the two reads is not seen by this run: a verification is of its
  * moment.  Restore, which uses what it reads, hashes as it extracts.)
  * Returns the number of bad objects, or -1 (reported).
@@ -638,7 +639,10 @@ verify_objects_deep(struct verify *vf, struct result *res,
 		goto cleanup;
 	}
 	for (i = 0; i < h->nobjects; i++) {
-		if (h->objects[i].role == SET_ROLE_VOLUME && !prehash)
+		/* Volumes only until the identity is ready: from then on the
+		 * deep read hashes them, on its own thread. */
+		if (h->objects[i].role == SET_ROLE_VOLUME && (!prehash ||
+		    cli_identity_ready(vf->unlock)))
 			continue;
 		if (set_object_check(vf->v->target, h->host, h->label,
 		    &h->objects[i], &ost[i]) != 0)
