@@ -70,7 +70,7 @@ struct mprefetch {
 	pthread_t tid;
 	struct cli_vault *v;
 	const struct age_identities *ids;
-	const char *home;
+	const struct sign_pinned *pinned;
 	char *host, *label;
 	int found;                      /* the header had a manifest */
 	uint64_t size;                  /* its size and SHA-256 there */
@@ -92,6 +92,7 @@ struct verify {
 	const struct catalog_set *all;  /* --all: the sets, in order */
 	size_t nall, cur;               /* ... and which one is verified */
 	struct mprefetch *pf;           /* --deep --all: the next manifest */
+	struct sign_pinned *pinned;     /* loaded by the first verify_one */
 };
 
 /* One set's result. */
@@ -417,15 +418,13 @@ static void *
 mprefetch_main(void *cookie)
 {
 	struct mprefetch *pf = cookie;
-	struct sign_pinned *pinned;
 	const struct set_object *obj;
 	struct set_header h;
 
 	warnp_mute(1);
 	pf->rc = -1;
 	set_header_init(&h);
-	if ((pinned = keys_pinned_load(pf->home)) != NULL &&
-	    set_load(pf->v->target, pf->host, pf->label, pinned, &h,
+	if (set_load(pf->v->target, pf->host, pf->label, pf->pinned, &h,
 	    SET_LOAD_QUIET_MISSING) == SET_LOAD_OK &&
 	    (obj = set_header_find_object(&h, SET_ROLE_MANIFEST)) != NULL &&
 	    obj->size <= MPREFETCH_MAX) {
@@ -436,7 +435,6 @@ mprefetch_main(void *cookie)
 		    &pf->n);
 	}
 	set_header_clear(&h);
-	sign_pinned_free(pinned);
 	warnp_mute(0);
 	return (NULL);
 }
@@ -472,7 +470,7 @@ mprefetch_start(struct verify *vf)
 		return;
 	pf->v = vf->v;
 	pf->ids = vf->ids;
-	pf->home = vf->cli->home;
+	pf->pinned = vf->pinned;
 	if ((pf->host = util_strdup(next->host)) == NULL ||
 	    (pf->label = util_strdup(next->label)) == NULL ||
 	    pthread_create(&pf->tid, NULL, mprefetch_main, pf) != 0) {
@@ -732,7 +730,6 @@ static int
 verify_one(struct verify *vf, const char *spec)
 {
 	char host[LABEL_MAX + 1], label[LABEL_MAX + 1];
-	struct sign_pinned *pinned = NULL;
 	struct result res;
 	struct set_header h;
 	json_t *o;
@@ -750,13 +747,14 @@ verify_one(struct verify *vf, const char *spec)
 		rc = EXIT_ERROR;
 		goto cleanup;
 	}
-	if ((pinned = keys_pinned_load(vf->cli->home)) == NULL) {
+	if (vf->pinned == NULL &&
+	    (vf->pinned = keys_pinned_load(vf->cli->home)) == NULL) {
 		rc = EXIT_ERROR;
 		goto cleanup;
 	}
 	if (vf->progress)
 		fprintf(stderr, "verifying %s/%s...", host, label);
-	r = set_load(vf->v->target, host, label, pinned, &h,
+	r = set_load(vf->v->target, host, label, vf->pinned, &h,
 	    SET_LOAD_QUIET_MISSING);
 	if (vf->progress)
 		fputs("\r\033[K", stderr);
@@ -837,7 +835,6 @@ cleanup:
 	json_decref(res.objects);
 	json_decref(res.bad_files);
 	json_decref(res.bad_volumes);
-	sign_pinned_free(pinned);
 	set_header_clear(&h);
 	return (rc);
 }
@@ -943,6 +940,7 @@ cmd_verify(int argc, char **argv, struct cli *cli)
 	rc = damaged ? EXIT_DAMAGE : failed ? EXIT_ERROR : EXIT_OK;
 cleanup:
 	mprefetch_end(&vf);
+	sign_pinned_free(vf.pinned);
 	json_decref(vf.out);
 	catalog_set_list_free(sets, n);
 	age_identities_free(vf.ids);

@@ -408,7 +408,7 @@ rset_find_next(struct rset *s, const char *path)
 {
 	int r = 1;
 
-	if (s->cursor > 0 && s->cursor <= s->n &&
+	if (s->cursor > 0 &&
 	    restore_path_cmp(s->ents[s->cursor - 1].path, path) >= 0)
 		return (restore_rset_find(s, path));
 	while (s->cursor < s->n &&
@@ -911,21 +911,29 @@ restore_dir(const char *home, const char *id)
 	return (util_asprintf("%s/restores/%s", home, id));
 }
 
+/* The path of restores/ID/NAME, its directory made; NULL (reported). */
+static char *
+record_path(struct ctx *c, const char *name)
+{
+	char *dir, *path = NULL;
+
+	if ((dir = restore_dir(c->o->home, c->rep->id)) != NULL &&
+	    util_mkdir_p(dir, 0700) == 0)
+		path = util_asprintf("%s/%s", dir, name);
+	free(dir);
+	return (path);
+}
+
 /* Write restores/ID/NAME: len bytes of s. */
 static int
 write_text(struct ctx *c, const char *name, const char *s, size_t len)
 {
-	char *dir = NULL, *path = NULL;
+	char *path;
 	int rc = -1;
 
-	if ((dir = restore_dir(c->o->home, c->rep->id)) == NULL ||
-	    util_mkdir_p(dir, 0700) != 0 ||
-	    (path = util_asprintf("%s/%s", dir, name)) == NULL)
-		goto done;
-	rc = util_write_file(path, s, len, 0600, 0);
-done:
+	if ((path = record_path(c, name)) != NULL)
+		rc = util_write_file(path, s, len, 0600, 0);
 	free(path);
-	free(dir);
 	return (rc);
 }
 
@@ -951,15 +959,14 @@ done:
 	return (rc);
 }
 
-/* A text written out as it grows: in pieces of TEXT_CHUNK to af, or
- * whole in memory when af is NULL. */
+/* A text written to af as it grows, in pieces of about TEXT_CHUNK. */
 #define TEXT_CHUNK (1024 * 1024)
 
 struct text {
 	char *p;
 	size_t len, cap;
 	struct util_afile *af;
-	int failed;
+	int failed;                     /* a write failed (reported) */
 };
 
 /* Write out what t holds.  0 or -1 (reported). */
@@ -967,9 +974,8 @@ static int
 text_flush(struct text *t)
 {
 
-	if (t->af == NULL || t->len == 0)
-		return (0);
-	if (t->failed || util_afile_write(t->af, t->p, t->len) != 0) {
+	if (t->len > 0 && (t->failed ||
+	    util_afile_write(t->af, t->p, t->len) != 0)) {
 		t->failed = 1;
 		return (-1);
 	}
@@ -986,12 +992,12 @@ text_add(struct text *t, const char *s, size_t len)
 
 	if (s == NULL)
 		return (0);
-	if (t->af != NULL && t->len > 0 && t->len + len + 1 > t->cap &&
-	    text_flush(t) != 0)
+	if (t->len + len > t->cap && text_flush(t) != 0)
 		return (-1);
-	if (t->len + len + 1 > t->cap) {
-		ncap = t->cap ? t->cap : t->af != NULL ? TEXT_CHUNK : 65536;
-		while (t->len + len + 1 > ncap)
+	if (len > t->cap) {
+		/* A piece larger than the buffer (or the first one). */
+		ncap = t->cap ? t->cap : TEXT_CHUNK;
+		while (len > ncap)
 			ncap *= 2;
 		if ((np = realloc(t->p, ncap)) == NULL) {
 			warnp("cannot allocate memory");
@@ -1002,7 +1008,6 @@ text_add(struct text *t, const char *s, size_t len)
 	}
 	memcpy(t->p + t->len, s, len);
 	t->len += len;
-	t->p[t->len] = '\0';
 	return (0);
 }
 
@@ -1039,7 +1044,7 @@ restore_store_plan(struct ctx *c)
 	static const char key[] = "\"entries\":[]";
 	struct timespec ts;
 	struct text t = { NULL, 0, 0, NULL, 0 };
-	char *dir = NULL, *path = NULL;
+	char *path = NULL;
 	json_t *plan, *list, *dirs;
 	char *s = NULL, *at;
 	size_t i;
@@ -1070,9 +1075,7 @@ restore_store_plan(struct ctx *c)
 	at += sizeof(key) - 2;
 	/* Written to the file as it is built: a plan is some 350 bytes a
 	 * path, too much to hold whole for a large restore. */
-	if ((dir = restore_dir(c->o->home, c->rep->id)) == NULL ||
-	    util_mkdir_p(dir, 0700) != 0 ||
-	    (path = util_asprintf("%s/plan.json", dir)) == NULL ||
+	if ((path = record_path(c, "plan.json")) == NULL ||
 	    (t.af = util_afile_open(path, 0600)) == NULL)
 		goto done;
 	if (text_add(&t, s, (size_t)(at - s)))
@@ -1104,7 +1107,6 @@ done:
 	free(t.p);
 	free(s);
 	free(path);
-	free(dir);
 	json_decref(plan);
 	return (rc);
 }

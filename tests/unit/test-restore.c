@@ -294,26 +294,8 @@ man_entry(struct craft *c, struct manifest_entry *e)
 	free(line);
 }
 
-static void
-man_file(struct craft *c, const char *path, const char *data)
-{
-	struct manifest_entry e;
-
-	manifest_entry_init(&e);
-	e.path = (char *)(uintptr_t)path;
-	e.type = MANIFEST_FILE;
-	e.has_size = 1;
-	e.size = strlen(data);
-	e.has_mode = 1;
-	e.mode = 0644;
-	e.has_sha256 = 1;
-	crypto_sha256(data, strlen(data), e.sha256);
-	e.volume = 1;
-	c->h.bytes += e.size;
-	man_entry(c, &e);
-}
-
-/* An unchanged file whose data the set holder holds ("in"). */
+/* A file whose data volume 1 holds, or, with holder, the set holder
+ * (an unchanged file: "in"). */
 static void
 man_in(struct craft *c, const char *path, const char *data,
     const char *holder)
@@ -329,8 +311,20 @@ man_in(struct craft *c, const char *path, const char *data,
 	e.mode = 0644;
 	e.has_sha256 = 1;
 	crypto_sha256(data, strlen(data), e.sha256);
-	e.in = (char *)(uintptr_t)holder;
+	if (holder != NULL)
+		e.in = (char *)(uintptr_t)holder;
+	else {
+		e.volume = 1;
+		c->h.bytes += e.size;
+	}
 	man_entry(c, &e);
+}
+
+static void
+man_file(struct craft *c, const char *path, const char *data)
+{
+
+	man_in(c, path, data, NULL);
 }
 
 static void
